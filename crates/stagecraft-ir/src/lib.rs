@@ -8,10 +8,12 @@
 pub mod decimal;
 pub mod eval;
 pub mod expr;
+pub mod plan;
 pub mod program;
 pub mod value;
 
 pub use eval::{eval, Frame};
 pub use expr::{ArithOp, Builtin, CmpOp, Expr, Slot, TypedExpr};
+pub use plan::{EvalPlan, Evaluator, ExprId, FirstMatch, Interpreter, ListId};
 pub use program::*;
 pub use value::{EvalError, Type, Value};
