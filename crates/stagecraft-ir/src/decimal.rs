@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(mul(1, 500_000), Ok(0));
         assert_eq!(mul(3, 500_000), Ok(2));
         assert_eq!(mul(-3, 500_000), Ok(-2));
-        assert_eq!(mul(parse("19.99").unwrap_or(0), parse("3").unwrap_or(0)), Ok(59_970_000));
+        assert_eq!(
+            mul(parse("19.99").unwrap_or(0), parse("3").unwrap_or(0)),
+            Ok(59_970_000)
+        );
     }
 
     #[test]

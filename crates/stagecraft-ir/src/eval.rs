@@ -36,7 +36,9 @@ pub fn eval(expr: &Expr, frame: &Frame) -> Value {
         Expr::Const(v) => Value::Val(*v),
         Expr::Load(slot) => frame.load(*slot),
         Expr::Now => Value::Val(frame.now),
-        Expr::Neg(a) => map1(eval(a, frame), |x| x.checked_neg().ok_or(EvalError::Overflow)),
+        Expr::Neg(a) => map1(eval(a, frame), |x| {
+            x.checked_neg().ok_or(EvalError::Overflow)
+        }),
         Expr::Not(a) => map1(eval(a, frame), |x| Ok(i64::from(x == 0))),
         Expr::Arith(op, a, b) => {
             let (a, b) = (eval(a, frame), eval(b, frame));
@@ -71,7 +73,9 @@ pub fn eval(expr: &Expr, frame: &Frame) -> Value {
                 Value::Missing => frame.load(*fallback),
                 v => v,
             };
-            map1(since, |t| frame.now.checked_sub(t).ok_or(EvalError::Overflow))
+            map1(since, |t| {
+                frame.now.checked_sub(t).ok_or(EvalError::Overflow)
+            })
         }
         Expr::Crosses {
             below,
@@ -82,8 +86,12 @@ pub fn eval(expr: &Expr, frame: &Frame) -> Value {
             let now_value = eval(value, frame);
             let threshold = eval(threshold, frame);
             let before = frame.load(*prev);
-            let crossed = map2(before, threshold, |p, t| Ok(i64::from(if *below { p >= t } else { p <= t })));
-            let after = map2(now_value, threshold, |v, t| Ok(i64::from(if *below { v < t } else { v > t })));
+            let crossed = map2(before, threshold, |p, t| {
+                Ok(i64::from(if *below { p >= t } else { p <= t }))
+            });
+            let after = map2(now_value, threshold, |v, t| {
+                Ok(i64::from(if *below { v < t } else { v > t }))
+            });
             and(crossed, after)
         }
     }
@@ -158,13 +166,19 @@ fn call(builtin: Builtin, args: &[Expr], frame: &Frame) -> Value {
         Builtin::Clamp => {
             let bounds = map2(arg(1), arg(2), |lo, hi| Ok(if lo <= hi { lo } else { hi }));
             let hi = arg(2);
-            map2(map2(arg(0), bounds, |x, lo| Ok(x.max(lo))), hi, |x, hi| Ok(x.min(hi)))
+            map2(map2(arg(0), bounds, |x, lo| Ok(x.max(lo))), hi, |x, hi| {
+                Ok(x.min(hi))
+            })
         }
         Builtin::Abs => map1(arg(0), |x| x.checked_abs().ok_or(EvalError::Overflow)),
-        Builtin::ToDecimal => map1(arg(0), |x| x.checked_mul(decimal::SCALE).ok_or(EvalError::Overflow)),
+        Builtin::ToDecimal => map1(arg(0), |x| {
+            x.checked_mul(decimal::SCALE).ok_or(EvalError::Overflow)
+        }),
         Builtin::Round => map1(arg(0), |x| Ok(decimal::round(x))),
         Builtin::DurationIn(unit) => map1(arg(0), |x| Ok(x / unit)),
-        Builtin::DurationOf(unit) => map1(arg(0), |x| x.checked_mul(unit).ok_or(EvalError::Overflow)),
+        Builtin::DurationOf(unit) => {
+            map1(arg(0), |x| x.checked_mul(unit).ok_or(EvalError::Overflow))
+        }
         Builtin::DateOf => map1(arg(0), |x| Ok(x.div_euclid(MILLIS_PER_DAY))),
         Builtin::DaysUntil => map1(arg(0), |date| {
             date.checked_sub(frame.now.div_euclid(MILLIS_PER_DAY))
@@ -219,7 +233,10 @@ mod tests {
         assert_eq!(eval(&e, &f), Value::Err(EvalError::Overflow));
         let e = Expr::Arith(ArithOp::Div, c(i64::MIN), c(-1));
         assert_eq!(eval(&e, &f), Value::Err(EvalError::Overflow));
-        assert_eq!(eval(&Expr::Neg(c(i64::MIN)), &f), Value::Err(EvalError::Overflow));
+        assert_eq!(
+            eval(&Expr::Neg(c(i64::MIN)), &f),
+            Value::Err(EvalError::Overflow)
+        );
     }
 
     #[test]

@@ -101,7 +101,10 @@ pub enum Expr {
     Call(Builtin, Vec<Expr>),
     /// `now - ts`, where a missing `ts` falls back to `fallback` (the time the
     /// subject was first seen): time since the last occurrence of an event.
-    Since { ts: Slot, fallback: Slot },
+    Since {
+        ts: Slot,
+        fallback: Slot,
+    },
     /// `value crosses below|above threshold`: `prev` holds `value` as it was
     /// after the subject's previous event.
     Crosses {
@@ -128,7 +131,9 @@ impl Expr {
                 b.walk(f);
             }
             Expr::Call(_, args) => args.iter().for_each(|a| a.walk(f)),
-            Expr::Crosses { value, threshold, .. } => {
+            Expr::Crosses {
+                value, threshold, ..
+            } => {
                 value.walk(f);
                 threshold.walk(f);
             }

@@ -163,7 +163,10 @@ pub enum Trigger {
     /// source stage).
     AfterInStage { millis: i64, stage: Option<StageId> },
     /// A timer relative to a date or timestamp trait.
-    AtDate { trait_index: u32, offset_millis: i64 },
+    AtDate {
+        trait_index: u32,
+        offset_millis: i64,
+    },
 }
 
 impl Trigger {
@@ -259,13 +262,31 @@ impl Channel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActionKind {
-    Send { channel: Channel, template: String },
-    Task { owner: String, title: String, due_millis: Option<i64> },
-    Ticket { title: String, priority: String },
-    Crm { field: String },
-    Webhook { url: String },
-    HandOff { to: String },
-    Notify { role: String },
+    Send {
+        channel: Channel,
+        template: String,
+    },
+    Task {
+        owner: String,
+        title: String,
+        due_millis: Option<i64>,
+    },
+    Ticket {
+        title: String,
+        priority: String,
+    },
+    Crm {
+        field: String,
+    },
+    Webhook {
+        url: String,
+    },
+    HandOff {
+        to: String,
+    },
+    Notify {
+        role: String,
+    },
 }
 
 impl ActionKind {
@@ -412,11 +433,17 @@ impl Program {
     }
 
     pub fn event_id(&self, name: &str) -> Option<EventId> {
-        self.events.iter().position(|e| e.name == name).map(|i| i as EventId)
+        self.events
+            .iter()
+            .position(|e| e.name == name)
+            .map(|i| i as EventId)
     }
 
     pub fn stage_id(&self, name: &str) -> Option<StageId> {
-        self.stages.iter().position(|s| s.name == name).map(|i| i as StageId)
+        self.stages
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| i as StageId)
     }
 
     /// Whether moving from `from` to `to` goes back in the declared order.

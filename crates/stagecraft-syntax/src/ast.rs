@@ -530,7 +530,10 @@ pub enum Literal {
 impl Literal {
     pub fn span(&self) -> Span {
         match self {
-            Literal::Int(_, s) | Literal::Decimal(_, s) | Literal::Bool(_, s) | Literal::Negative(_, s) => *s,
+            Literal::Int(_, s)
+            | Literal::Decimal(_, s)
+            | Literal::Bool(_, s)
+            | Literal::Negative(_, s) => *s,
             Literal::Str(s) => s.span,
             Literal::Duration(d) => d.span,
             Literal::Name(i) => i.span,
@@ -570,7 +573,10 @@ pub enum ExprKind {
         threshold: Box<Expr>,
     },
     /// `x is set` / `x is not set`
-    IsSet { value: Box<Expr>, negated: bool },
+    IsSet {
+        value: Box<Expr>,
+        negated: bool,
+    },
     /// `x in [a, b]` / `x not in [a, b]`
     In {
         value: Box<Expr>,

@@ -86,7 +86,10 @@ pub enum SyntaxError {
     },
 
     #[error("`{text}` is not a percentage between 0% and 100%")]
-    #[diagnostic(code(SC0009), help("write a percentage such as `10%` or `2.5%` (at most two decimals)"))]
+    #[diagnostic(
+        code(SC0009),
+        help("write a percentage such as `10%` or `2.5%` (at most two decimals)")
+    )]
     BadPercent {
         text: String,
         #[label("not a valid percentage")]

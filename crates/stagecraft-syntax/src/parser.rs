@@ -254,13 +254,11 @@ fn translate_error(
             && !matches!(t.kind, Some(TokenKind::Comment | TokenKind::Newline))
     });
     let (found, span) = match found_token {
-        Some(t) => (
-            format!("`{}`", &source[t.span.start..t.span.end]),
-            t.span,
+        Some(t) => (format!("`{}`", &source[t.span.start..t.span.end]), t.span),
+        None if piece_end >= source.len() => (
+            "the end of the file".to_string(),
+            Span::new(position, position),
         ),
-        None if piece_end >= source.len() => {
-            ("the end of the file".to_string(), Span::new(position, position))
-        }
         None => (
             "the next declaration".to_string(),
             Span::new(position, position),
@@ -310,7 +308,9 @@ fn help_for(expected: &str, previous: Option<&str>) -> String {
 /// Turns the grammar rules pest was trying into words.
 fn describe_expected(positives: &[Rule]) -> String {
     let mut words: Vec<String> = Vec::new();
-    let keywords_of_items = positives.iter().any(|r| matches!(r, Rule::kw_rule | Rule::kw_traits));
+    let keywords_of_items = positives
+        .iter()
+        .any(|r| matches!(r, Rule::kw_rule | Rule::kw_traits));
     if keywords_of_items {
         return "a declaration".into();
     }
@@ -338,7 +338,9 @@ fn describe_rule(rule: Rule) -> String {
     match rule {
         Rule::EOI => "the end of the file",
         Rule::ident | Rule::role_list => "a name",
-        Rule::stage_target | Rule::stage_list | Rule::stage_set | Rule::stage_decl => "a stage name",
+        Rule::stage_target | Rule::stage_list | Rule::stage_set | Rule::stage_decl => {
+            "a stage name"
+        }
         Rule::string | Rule::event_name => "a quoted string",
         Rule::int => "a whole number",
         Rule::signed_number => "a number",
@@ -346,8 +348,15 @@ fn describe_rule(rule: Rule) -> String {
         Rule::duration => "a duration such as `48h` or `7d`",
         Rule::percent => "a percentage such as `10%`",
         Rule::clock => "a time of day such as `20:00`",
-        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr
-        | Rule::add_expr | Rule::mul_expr | Rule::unary | Rule::score_term => "an expression",
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::add_expr
+        | Rule::mul_expr
+        | Rule::unary
+        | Rule::score_term => "an expression",
         Rule::cmp_op => "a comparison",
         Rule::add_op | Rule::mul_op => "an operator",
         Rule::type_expr | Rule::prim_type | Rule::enum_type => "a type",
@@ -472,7 +481,9 @@ impl Lower {
     fn duration(&mut self, pair: P) -> DurationLit {
         let span = self.sp(&pair);
         let text = pair.as_str();
-        let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let digits_end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (digits, unit) = text.split_at(digits_end);
         let factor: i64 = match unit {
             "ms" => 1,
@@ -545,7 +556,11 @@ impl Lower {
 
     fn number(&mut self, pair: P) -> NumberLit {
         let span = self.sp(&pair);
-        let text: String = pair.as_str().chars().filter(|c| !c.is_whitespace()).collect();
+        let text: String = pair
+            .as_str()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let is_decimal = text.contains('.');
         if is_decimal {
             let frac = text.split('.').nth(1).map_or(0, str::len);
@@ -587,14 +602,23 @@ impl Lower {
                     }
                 }
                 Rule::version_decl => {
-                    version = p.into_inner().find(|x| x.as_rule() == Rule::string).map(|s| self.string(s))
+                    version = p
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::string)
+                        .map(|s| self.string(s))
                 }
                 Rule::description_decl => {
-                    description = p.into_inner().find(|x| x.as_rule() == Rule::string).map(|s| self.string(s))
+                    description = p
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::string)
+                        .map(|s| self.string(s))
                 }
                 Rule::subject_decl => {
                     let span = self.sp(&p);
-                    let per = p.into_inner().find(|x| x.as_rule() == Rule::string).map(|s| self.string(s));
+                    let per = p
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::string)
+                        .map(|s| self.string(s));
                     subject = Some(Subject { per, span });
                 }
                 _ => {}
@@ -630,7 +654,10 @@ impl Lower {
                 let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_event);
                 let name = match inner.next() {
                     Some(p) => self.string(p),
-                    None => StrLit { value: String::new(), span },
+                    None => StrLit {
+                        value: String::new(),
+                        span,
+                    },
                 };
                 let fields = inner.map(|p| self.field(p)).collect();
                 Item::Event(EventDecl { name, fields, span })
@@ -685,7 +712,9 @@ impl Lower {
                 Rule::optional_mark => optional = true,
                 Rule::range => {
                     let rspan = self.sp(&p);
-                    let mut nums = p.into_inner().filter(|x| x.as_rule() == Rule::signed_number);
+                    let mut nums = p
+                        .into_inner()
+                        .filter(|x| x.as_rule() == Rule::signed_number);
                     if let (Some(lo), Some(hi)) = (nums.next(), nums.next()) {
                         range = Some(RangeDecl {
                             low: self.number(lo),
@@ -774,12 +803,18 @@ impl Lower {
     fn metric(&mut self, pair: P) -> MetricDecl {
         let span = self.sp(&pair);
         let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_metric);
-        let name = inner.next().map(|p| self.ident(p)).unwrap_or_else(|| missing_ident(span));
+        let name = inner
+            .next()
+            .map(|p| self.ident(p))
+            .unwrap_or_else(|| missing_ident(span));
         let Some(body) = inner.next() else {
             return MetricDecl {
                 name,
                 kind: MetricKind::Ever {
-                    event: StrLit { value: String::new(), span },
+                    event: StrLit {
+                        value: String::new(),
+                        span,
+                    },
                     filter: None,
                 },
                 span,
@@ -823,10 +858,17 @@ impl Lower {
                 _ => {}
             }
         }
-        let event = event.unwrap_or(StrLit { value: String::new(), span });
+        let event = event.unwrap_or(StrLit {
+            value: String::new(),
+            span,
+        });
         let prop = prop.unwrap_or_else(|| missing_ident(span));
         let kind = match rule {
-            Rule::count_metric => MetricKind::Count { event, filter, span_kind },
+            Rule::count_metric => MetricKind::Count {
+                event,
+                filter,
+                span_kind,
+            },
             Rule::agg_metric => MetricKind::Aggregate {
                 func,
                 event,
@@ -1087,7 +1129,10 @@ impl Lower {
                     span,
                 },
                 None => Trigger::OnEvent {
-                    event: event.unwrap_or(StrLit { value: String::new(), span }),
+                    event: event.unwrap_or(StrLit {
+                        value: String::new(),
+                        span,
+                    }),
                     filter,
                     span,
                 },
@@ -1312,8 +1357,14 @@ impl Lower {
         }
         let with = self.with_clause(with);
         let mut strings = strings.into_iter();
-        let text = strings.next().unwrap_or(StrLit { value: String::new(), span });
-        let who = idents.into_iter().next().unwrap_or_else(|| missing_ident(span));
+        let text = strings.next().unwrap_or(StrLit {
+            value: String::new(),
+            span,
+        });
+        let who = idents
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| missing_ident(span));
         match rule {
             Rule::send_action => Action::Send {
                 channel,
@@ -1344,7 +1395,11 @@ impl Lower {
                 with,
                 span,
             },
-            _ => Action::HandOff { to: who, with, span },
+            _ => Action::HandOff {
+                to: who,
+                with,
+                span,
+            },
         }
     }
 
@@ -1424,7 +1479,10 @@ impl Lower {
                 Rule::cap_policy => {
                     let mut target = CapTarget::Messages;
                     let mut limit = 0;
-                    let mut per = DurationLit { millis: 0, span: ispan };
+                    let mut per = DurationLit {
+                        millis: 0,
+                        span: ispan,
+                    };
                     for q in p.into_inner() {
                         match q.as_rule() {
                             Rule::cap_target => {
@@ -1432,7 +1490,9 @@ impl Lower {
                                 target = match inner.as_ref().map(|r| r.as_rule()) {
                                     Some(Rule::kw_touches) => CapTarget::Touches,
                                     Some(Rule::channel) => {
-                                        let ch = inner.and_then(|c| c.into_inner().next()).map(|c| c.as_rule());
+                                        let ch = inner
+                                            .and_then(|c| c.into_inner().next())
+                                            .map(|c| c.as_rule());
                                         CapTarget::Channel(match ch {
                                             Some(Rule::kw_in_app) => Channel::InApp,
                                             Some(Rule::kw_push) => Channel::Push,
@@ -1633,7 +1693,12 @@ impl Lower {
                 _ => {}
             }
         }
-        let d = operands.iter().map(depth).max().unwrap_or(0).max(depth(&lhs));
+        let d = operands
+            .iter()
+            .map(depth)
+            .max()
+            .unwrap_or(0)
+            .max(depth(&lhs));
         let lhs = Box::new(lhs);
         let kind = match tail_rule {
             Rule::comparison => ExprKind::Compare(
@@ -1661,7 +1726,11 @@ impl Lower {
 
     fn add_expr(&mut self, pair: P) -> Expr {
         self.fold_chain(pair, Self::mul_expr, |op, a, b| {
-            let op = if op == Some("-") { BinOp::Sub } else { BinOp::Add };
+            let op = if op == Some("-") {
+                BinOp::Sub
+            } else {
+                BinOp::Add
+            };
             ExprKind::Binary(op, a, b)
         })
     }
@@ -1774,10 +1843,15 @@ pub fn depth(expr: &Expr) -> usize {
     let children: Vec<&Expr> = match &expr.kind {
         ExprKind::Neg(a) | ExprKind::Not(a) => vec![a],
         ExprKind::IsSet { value, .. } => vec![value],
-        ExprKind::Binary(_, a, b) | ExprKind::Compare(_, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+        ExprKind::Binary(_, a, b)
+        | ExprKind::Compare(_, a, b)
+        | ExprKind::And(a, b)
+        | ExprKind::Or(a, b) => {
             vec![a, b]
         }
-        ExprKind::Crosses { value, threshold, .. } => vec![value, threshold],
+        ExprKind::Crosses {
+            value, threshold, ..
+        } => vec![value, threshold],
         ExprKind::In { value, options, .. } => {
             let mut v = vec![value.as_ref()];
             v.extend(options.iter());

@@ -1,0 +1,46 @@
+//! `stagecraft`: the command-line interface.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod exit;
+
+use exit::Exit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stagecraft",
+    version,
+    about = "Compile and run customer-lifecycle playbooks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse and type-check playbooks.
+    Check(commands::check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            };
+            let _ = error.print();
+            return code.into();
+        }
+    };
+    let exit = match cli.command {
+        Command::Check(args) => commands::check::run(args),
+    };
+    exit.into()
+}
