@@ -710,6 +710,8 @@ impl<'a> Checker<'a> {
         let first_seen = take(1);
         let last_seen = take(self.events.len() as u32);
         let milestones = take(self.milestone_ids.len() as u32);
+        let input_event = take(1);
+        let input_timer = take(1);
         let props = take(max_props);
         self.layout = ir::Layout {
             trait_base: traits,
@@ -721,6 +723,8 @@ impl<'a> Checker<'a> {
             first_seen,
             last_seen_base: last_seen,
             milestone_base: milestones,
+            input_event,
+            input_timer,
             prop_base: props,
             crossing_base: next,
             len: next,

@@ -410,6 +410,10 @@ pub struct Layout {
     /// Per milestone: its state (see [`milestone_state`]).
     pub milestone_base: Slot,
     pub crossing_base: Slot,
+    /// The event type of the input being processed (missing for timers).
+    pub input_event: Slot,
+    /// The timer key of the input being processed (missing for events).
+    pub input_timer: Slot,
     /// Properties of the event being processed.
     pub prop_base: Slot,
     pub len: u32,
