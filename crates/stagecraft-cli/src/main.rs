@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Parse and type-check playbooks.
     Check(commands::check::Args),
+    /// Run a playbook over an NDJSON event stream.
+    Run(commands::run::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     };
     let exit = match cli.command {
         Command::Check(args) => commands::check::run(args),
+        Command::Run(args) => commands::run::run(args),
     };
     exit.into()
 }

@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod pipeline;
 
 pub use diagnostics::{Diagnostic, Severity};
-pub use pipeline::{Checked, Parsed, Rejection, Source};
+pub use pipeline::{Backend, Checked, CompiledPlaybook, Parsed, Rejection, Source};
 pub use stagecraft_ir as ir;
+pub use stagecraft_runtime as runtime;
 pub use stagecraft_syntax as syntax;

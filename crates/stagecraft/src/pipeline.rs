@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use stagecraft_check::CheckError;
 use stagecraft_ir::Program;
+use stagecraft_runtime::Compiled;
 use stagecraft_syntax::ast::Playbook;
 use stagecraft_syntax::SyntaxError;
 
@@ -123,5 +124,64 @@ impl Rejection {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Which backend evaluates a playbook's conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The reference interpreter.
+    Interpreter,
+    /// Native code from Cranelift, where the host supports it; otherwise
+    /// the interpreter.
+    Jit,
+}
+
+/// A compiled playbook and, when the JIT was asked for but not used, why.
+#[derive(Debug, Clone)]
+pub struct CompiledPlaybook {
+    pub compiled: Compiled,
+    pub fallback: Option<String>,
+}
+
+impl Checked {
+    /// Compiles the checked playbook for the runtime.
+    pub fn compile(&self, backend: Backend) -> CompiledPlaybook {
+        let program = self.program.clone();
+        match backend {
+            Backend::Interpreter => CompiledPlaybook {
+                compiled: Compiled::interpreted(program),
+                fallback: None,
+            },
+            Backend::Jit => jit(program),
+        }
+    }
+}
+
+#[cfg(feature = "jit")]
+fn jit(program: Arc<Program>) -> CompiledPlaybook {
+    if !stagecraft_jit::host_supported() {
+        return CompiledPlaybook {
+            compiled: Compiled::interpreted(program),
+            fallback: Some("the JIT does not support this host".into()),
+        };
+    }
+    match Compiled::with_backend(program.clone(), stagecraft_jit::JitEvaluator::compile) {
+        Ok(compiled) => CompiledPlaybook {
+            compiled,
+            fallback: None,
+        },
+        Err(error) => CompiledPlaybook {
+            compiled: Compiled::interpreted(program),
+            fallback: Some(format!("the JIT could not compile this playbook: {error}")),
+        },
+    }
+}
+
+#[cfg(not(feature = "jit"))]
+fn jit(program: Arc<Program>) -> CompiledPlaybook {
+    CompiledPlaybook {
+        compiled: Compiled::interpreted(program),
+        fallback: Some("built without the `jit` feature".into()),
     }
 }

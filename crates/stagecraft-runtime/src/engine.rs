@@ -1,0 +1,1941 @@
+//! The engine: feeds inputs to subjects in event-time order and emits
+//! outcomes. The semantics it implements are written down, sentence by
+//! sentence, in `docs/semantics.md`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+use stagecraft_ir::{
+    eval, milestone_state, ActionKind, CapTarget, EvalError, Frame, MetricKind, Program, QuietZone,
+    Trigger, Type, Value, Window,
+};
+
+use crate::compiled::{Compiled, TimerKey, TRAITS_UPDATED};
+use crate::ingest::{self, Input, InputKind, Rejected, SubjectRef};
+use crate::outcome::{
+    Cause, DeadLetter, ErrorSite, ManualInfo, Outcome, OutcomeKind, Owner, Payload, Sink, Status,
+    SubjectNames, Why,
+};
+use crate::state::{self, Deferred, FireHistory, Ladder, MetricState, Subject, NEVER};
+use crate::summary::Summary;
+use crate::symbols::Symbols;
+use crate::time;
+
+/// How the engine treats its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// How far behind the newest input an input may arrive and still be
+    /// processed in event-time order.
+    pub allowed_lateness_millis: i64,
+    /// How long (in event time) a `messageId` is remembered for
+    /// de-duplication; 0 turns de-duplication off.
+    pub dedupe_window_millis: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allowed_lateness_millis: 0,
+            dedupe_window_millis: 86_400_000,
+        }
+    }
+}
+
+/// An input waiting in the reorder buffer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    time: i64,
+    seq: u64,
+    line: u64,
+    #[serde(with = "pending_input")]
+    input: Input,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+/// Everything an engine holds, as one serialisable value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct EngineState {
+    pub config: Config,
+    pub subjects: Vec<Subject>,
+    pub user_accounts: Vec<(Box<str>, Box<str>)>,
+    pub symbols: Symbols,
+    /// Armed timers: deadline, subject, key.
+    pub timers: Vec<(i64, u32, i64)>,
+    pub seen_messages: VecDeque<(i64, u64)>,
+    pub pending: Vec<Pending>,
+    pub clock: i64,
+    pub newest: i64,
+    pub line: u64,
+    pub seq: u64,
+    pub summary: Summary,
+}
+
+/// Runs one playbook over a stream of inputs.
+#[derive(Debug)]
+pub struct Engine {
+    compiled: Compiled,
+    program: Arc<Program>,
+    config: Config,
+    subjects: Vec<Subject>,
+    subject_ids: HashMap<Box<str>, u32>,
+    user_accounts: HashMap<Box<str>, Box<str>>,
+    symbols: Symbols,
+    timers: BinaryHeap<Reverse<(i64, u32, i64)>>,
+    seen: HashMap<u64, i64>,
+    seen_order: VecDeque<(i64, u64)>,
+    pending: BinaryHeap<Reverse<Pending>>,
+    /// Time of the last processed input (or timer).
+    clock: i64,
+    /// Newest input time seen.
+    newest: i64,
+    line: u64,
+    seq: u64,
+    summary: Summary,
+    zones: HashMap<i64, chrono_tz::Tz>,
+}
+
+struct Names<'a>(&'a [Subject]);
+
+impl SubjectNames for Names<'_> {
+    fn subject_key(&self, subject: u32) -> &str {
+        self.0.get(subject as usize).map_or("", |s| &s.key)
+    }
+}
+
+/// The read-only view of the engine a sink is given.
+impl SubjectNames for Engine {
+    fn subject_key(&self, subject: u32) -> &str {
+        self.subjects.get(subject as usize).map_or("", |s| &s.key)
+    }
+}
+
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            // A separator, so that ("ab", "c") and ("a", "bc") differ.
+            hash ^= 0xff;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        for b in *part {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+fn cause_key(cause: &Cause) -> String {
+    match cause {
+        Cause::Event {
+            message_id: Some(m),
+            ..
+        }
+        | Cause::Traits {
+            message_id: Some(m),
+            ..
+        }
+        | Cause::Request {
+            message_id: Some(m),
+            ..
+        } => format!("m:{m}"),
+        Cause::Event { line, .. } | Cause::Traits { line, .. } | Cause::Request { line, .. } => {
+            format!("l:{line}")
+        }
+        Cause::Timer { key, due } => format!("t:{key}@{due}"),
+    }
+}
+
+impl Engine {
+    pub fn new(compiled: Compiled, config: Config) -> Engine {
+        let program = compiled.program.clone();
+        Engine {
+            symbols: Symbols::new(&program.strings),
+            program,
+            compiled,
+            config,
+            subjects: Vec::new(),
+            subject_ids: HashMap::new(),
+            user_accounts: HashMap::new(),
+            timers: BinaryHeap::new(),
+            seen: HashMap::new(),
+            seen_order: VecDeque::new(),
+            pending: BinaryHeap::new(),
+            clock: NEVER,
+            newest: NEVER,
+            line: 0,
+            seq: 0,
+            summary: Summary::default(),
+            zones: HashMap::new(),
+        }
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    pub fn compiled(&self) -> &Compiled {
+        &self.compiled
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    pub fn symbols(&self) -> &Symbols {
+        &self.symbols
+    }
+
+    /// The subjects, in the order they were first seen.
+    pub fn subjects(&self) -> &[Subject] {
+        &self.subjects
+    }
+
+    pub fn subject(&self, key: &str) -> Option<&Subject> {
+        self.subject_ids
+            .get(key)
+            .map(|i| &self.subjects[*i as usize])
+    }
+
+    /// The time of the last processed input.
+    pub fn clock(&self) -> Option<i64> {
+        (self.clock != NEVER).then_some(self.clock)
+    }
+
+    // ------------------------------------------------------------ input
+
+    /// Feeds one NDJSON line. Lines are numbered by the engine, across
+    /// chunks and restores.
+    pub fn push_line(&mut self, line: &str, sink: &mut dyn Sink) {
+        self.line += 1;
+        self.summary.lines += 1;
+        let number = self.line;
+        if line.trim().is_empty() {
+            self.summary.blank_lines += 1;
+            return;
+        }
+        match ingest::parse_line(line, &self.program, &mut self.symbols) {
+            Ok(input) => self.accept(input, number, line, sink),
+            Err(Rejected::UnknownEvent(name)) => self.summary.count_unknown_event(&name),
+            Err(Rejected::Ignored(why)) => {
+                *self.summary.ignored.entry(why.to_string()).or_default() += 1
+            }
+            Err(Rejected::DeadLetter { category, reason }) => {
+                self.dead_letter(number, category, reason, line, sink)
+            }
+        }
+    }
+
+    fn dead_letter(
+        &mut self,
+        line: u64,
+        category: &str,
+        reason: String,
+        raw: &str,
+        sink: &mut dyn Sink,
+    ) {
+        *self
+            .summary
+            .dead_letters
+            .entry(category.to_string())
+            .or_default() += 1;
+        sink.dead_letter(DeadLetter {
+            line,
+            category: category.to_string(),
+            reason,
+            raw: ingest::truncate(raw, 1_000),
+        });
+    }
+
+    /// Feeds a validated input (the library entry point for callers that
+    /// build inputs themselves).
+    pub fn push(&mut self, input: Input, sink: &mut dyn Sink) {
+        self.line += 1;
+        self.summary.lines += 1;
+        let number = self.line;
+        self.accept(input, number, "", sink);
+    }
+
+    fn accept(&mut self, input: Input, line: u64, raw: &str, sink: &mut dyn Sink) {
+        let watermark = self.watermark();
+        if watermark != NEVER && input.time < watermark {
+            let reason = format!(
+                "event time {} is before the watermark {} (allowed lateness {})",
+                time::format(input.time),
+                time::format(watermark),
+                time::format_duration(self.config.allowed_lateness_millis)
+            );
+            self.dead_letter(line, "late", reason, raw, sink);
+            return;
+        }
+        if let Some(id) = &input.message_id {
+            if self.config.dedupe_window_millis > 0 && self.is_duplicate(id, input.time) {
+                self.summary.duplicates += 1;
+                return;
+            }
+        }
+        self.newest = self.newest.max(input.time);
+        self.seq += 1;
+        if self.config.allowed_lateness_millis == 0 {
+            self.process(input, line, sink);
+            return;
+        }
+        self.pending.push(Reverse(Pending {
+            time: input.time,
+            seq: self.seq,
+            line,
+            input,
+        }));
+        let release = self.watermark();
+        self.release(release, sink);
+    }
+
+    fn watermark(&self) -> i64 {
+        if self.newest == NEVER {
+            NEVER
+        } else {
+            self.newest
+                .saturating_sub(self.config.allowed_lateness_millis)
+        }
+    }
+
+    fn release(&mut self, upto: i64, sink: &mut dyn Sink) {
+        while self.pending.peek().is_some_and(|Reverse(p)| p.time <= upto) {
+            if let Some(Reverse(p)) = self.pending.pop() {
+                self.process(p.input, p.line, sink);
+            }
+        }
+    }
+
+    fn is_duplicate(&mut self, id: &str, at: i64) -> bool {
+        let hash = fnv1a(&[id.as_bytes()]);
+        let horizon = self
+            .newest
+            .max(at)
+            .saturating_sub(self.config.dedupe_window_millis);
+        while self.seen_order.front().is_some_and(|(t, _)| *t < horizon) {
+            if let Some((t, h)) = self.seen_order.pop_front() {
+                if self.seen.get(&h) == Some(&t) {
+                    self.seen.remove(&h);
+                }
+            }
+        }
+        match self.seen.get(&hash) {
+            Some(seen_at)
+                if at.abs_diff(*seen_at) <= self.config.dedupe_window_millis.unsigned_abs() =>
+            {
+                true
+            }
+            _ => {
+                self.seen.insert(hash, at);
+                self.seen_order.push_back((at, hash));
+                false
+            }
+        }
+    }
+
+    /// Releases buffered inputs (end of input).
+    pub fn finish(&mut self, sink: &mut dyn Sink) {
+        self.release(i64::MAX, sink);
+    }
+
+    /// Advances event time to `until`: releases buffered inputs up to it and
+    /// fires every timer due at or before it.
+    pub fn advance_to(&mut self, until: i64, sink: &mut dyn Sink) {
+        self.release(until, sink);
+        self.fire_timers(until, true, sink);
+        self.clock = self.clock.max(until);
+        self.newest = self.newest.max(until);
+    }
+
+    // ------------------------------------------------------------ processing
+
+    fn subject_index(&mut self, key: &str) -> u32 {
+        if let Some(i) = self.subject_ids.get(key) {
+            return *i;
+        }
+        let index = self.subjects.len() as u32;
+        self.subjects.push(Subject::new(key, &self.program));
+        self.subject_ids.insert(key.into(), index);
+        self.summary.subjects += 1;
+        index
+    }
+
+    fn process(&mut self, input: Input, line: u64, sink: &mut dyn Sink) {
+        self.fire_timers(input.time, false, sink);
+        self.clock = self.clock.max(input.time);
+        let account = match &input.subject {
+            SubjectRef::Account(key) => Some(key.clone()),
+            SubjectRef::User(user) => self.user_accounts.get(user).cloned(),
+        };
+        let Some(account) = account else {
+            *self
+                .summary
+                .ignored
+                .entry("no account for user".into())
+                .or_default() += 1;
+            return;
+        };
+        let t = input.time;
+        match input.kind {
+            InputKind::Track { event, props } => {
+                self.summary.events += 1;
+                let s = self.subject_index(&account);
+                let cause = Cause::Event {
+                    event,
+                    message_id: input.message_id,
+                    line,
+                };
+                self.on_track(s, event, &props, t, &cause, sink);
+            }
+            InputKind::Traits { values, user } => {
+                self.summary.trait_updates += 1;
+                if let Some(user) = user {
+                    self.user_accounts.insert(user, account.clone());
+                }
+                let s = self.subject_index(&account);
+                let cause = Cause::Traits {
+                    message_id: input.message_id,
+                    line,
+                };
+                self.on_traits(s, &values, t, &cause, sink);
+            }
+            InputKind::Manual {
+                to,
+                role,
+                actor,
+                reason,
+                override_,
+            } => {
+                self.summary.manual_requests += 1;
+                let cause = Cause::Request {
+                    message_id: input.message_id,
+                    line,
+                };
+                let info = ManualInfo {
+                    to,
+                    role,
+                    actor,
+                    reason,
+                    rejection: None,
+                };
+                match self.subject_ids.get(account.as_ref()).copied() {
+                    Some(s) => self.on_manual(s, info, override_, t, &cause, sink),
+                    None => self.dead_letter(
+                        line,
+                        "unknown_subject",
+                        format!("manual transition for `{account}`, which has no events yet"),
+                        "",
+                        sink,
+                    ),
+                }
+            }
+            InputKind::Ack { escalation, actor } => {
+                let cause = Cause::Request {
+                    message_id: input.message_id,
+                    line,
+                };
+                self.on_ack(&account, &escalation, actor, t, &cause, line, sink);
+            }
+        }
+    }
+
+    fn emit(
+        &mut self,
+        subject: u32,
+        time: i64,
+        cause: &Cause,
+        kind: OutcomeKind,
+        sink: &mut dyn Sink,
+    ) {
+        self.summary.count_outcome(&kind);
+        let outcome = Outcome {
+            subject,
+            time,
+            cause: cause.clone(),
+            kind,
+        };
+        sink.outcome(&outcome, &Names(&self.subjects));
+    }
+
+    fn frame(&self, s: u32, now: i64) -> Frame<'_> {
+        let subject = &self.subjects[s as usize];
+        Frame {
+            values: &subject.values,
+            present: &subject.present,
+            now,
+        }
+    }
+
+    fn set_input(&mut self, s: u32, event: Option<i64>, timer: Option<i64>) {
+        let layout = self.program.layout;
+        let subject = &mut self.subjects[s as usize];
+        subject.set(layout.input_event, event);
+        subject.set(layout.input_timer, timer);
+    }
+
+    /// A subject's first track event: it enters the initial stage, and the
+    /// values edges compare against are taken from its initial state.
+    fn enter(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let layout = program.layout;
+        let initial = program.initial_stage();
+        {
+            let subject = &mut self.subjects[s as usize];
+            subject.entered = true;
+            subject.set(layout.first_seen, Some(t));
+            subject.set(layout.stage, Some(i64::from(initial)));
+            subject.set(layout.stage_entered_at, Some(t));
+            subject.set(layout.entered_at_base + initial, Some(t));
+        }
+        self.emit(s, t, cause, OutcomeKind::Entered { stage: initial }, sink);
+        self.arm_stage_timers(s, initial, t);
+        self.arm_date_timers(s, None, t);
+        self.set_input(s, None, None);
+        self.refresh_metrics(s, t, cause, sink);
+        self.compute_scores(s, t, cause, sink);
+        self.store_crossings(s, t);
+    }
+
+    fn on_track(
+        &mut self,
+        s: u32,
+        event: u32,
+        props: &ingest::Props,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let layout = program.layout;
+        if !self.subjects[s as usize].entered {
+            self.enter(s, t, cause, sink);
+        }
+        {
+            let subject = &mut self.subjects[s as usize];
+            subject.set(layout.input_event, Some(i64::from(event)));
+            subject.set(layout.input_timer, None);
+            for (i, value) in props.iter().enumerate() {
+                subject.set(layout.prop_base + i as u32, *value);
+            }
+            subject.set(layout.last_seen_base + event, Some(t));
+        }
+        self.update_metrics(s, event, props, t, cause, sink);
+        self.update_milestones(s, event, t, cause, sink);
+        self.evaluate(s, Some(event), t, cause, sink);
+    }
+
+    fn on_traits(
+        &mut self,
+        s: u32,
+        values: &[(u32, Option<i64>)],
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let mut changed_dates = Vec::new();
+        {
+            let subject = &mut self.subjects[s as usize];
+            for (index, value) in values {
+                let def = &program.traits[*index as usize];
+                let value = value.or(def.default);
+                subject.set(program.layout.trait_base + index, value);
+                if matches!(def.ty, Type::Date | Type::Timestamp) {
+                    changed_dates.push(*index);
+                }
+            }
+        }
+        if !self.subjects[s as usize].entered {
+            return;
+        }
+        if !changed_dates.is_empty() {
+            self.arm_date_timers(s, Some(&changed_dates), t);
+        }
+        self.set_input(s, Some(TRAITS_UPDATED), None);
+        self.evaluate(s, None, t, cause, sink);
+    }
+
+    /// After an event or trait update: metrics, scores, rules, transitions,
+    /// then the values edges will compare against next time.
+    fn evaluate(&mut self, s: u32, event: Option<u32>, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let index = self.compiled.index.clone();
+        self.refresh_metrics(s, t, cause, sink);
+        self.compute_scores(s, t, cause, sink);
+        let rules = match event {
+            Some(e) => &index.rules_on_event[e as usize],
+            None => &index.level_rules,
+        };
+        for r in rules {
+            self.try_rule(s, *r, t, cause, sink);
+        }
+        let escalations = match event {
+            Some(e) => &index.escalations_on_event[e as usize],
+            None => &index.level_escalations,
+        };
+        for e in escalations {
+            self.try_escalation(s, *e, t, cause, sink);
+        }
+        self.cascade(s, t, cause, sink);
+        self.store_crossings(s, t);
+    }
+
+    fn report_error(
+        &mut self,
+        s: u32,
+        t: i64,
+        cause: &Cause,
+        site: ErrorSite,
+        error: EvalError,
+        sink: &mut dyn Sink,
+    ) {
+        self.emit(
+            s,
+            t,
+            cause,
+            OutcomeKind::Errored { what: site, error },
+            sink,
+        );
+    }
+
+    fn update_metrics(
+        &mut self,
+        s: u32,
+        event: u32,
+        props: &ingest::Props,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let index = self.compiled.index.clone();
+        for &m in &index.metrics_of_event[event as usize] {
+            if let Some(filter) = index.metric_filters[m as usize] {
+                match self.compiled.evaluator.eval(filter, &self.frame(s, t)) {
+                    Value::TRUE => {}
+                    Value::Err(e) => {
+                        self.report_error(s, t, cause, ErrorSite::MetricFilter(m), e, sink);
+                        continue;
+                    }
+                    _ => continue,
+                }
+            }
+            let def = &program.metrics[m as usize];
+            let value = def
+                .prop
+                .and_then(|p| props.get(p as usize).copied().flatten());
+            let state = &mut self.subjects[s as usize].metrics[m as usize];
+            match state {
+                MetricState::Counter(n) => *n = n.saturating_add(1),
+                MetricState::Times(times) => times.push_back(t),
+                MetricState::Ever(seen) => *seen = true,
+                MetricState::Value(v) => {
+                    if value.is_some() && (def.kind == MetricKind::Latest || v.is_none()) {
+                        *v = value;
+                    }
+                }
+                MetricState::Values(values) => {
+                    if let Some(v) = value {
+                        values.push_back((t, v));
+                    }
+                }
+                MetricState::Running {
+                    count,
+                    sum,
+                    min,
+                    max,
+                    overflow,
+                } => {
+                    if let Some(v) = value {
+                        *count += 1;
+                        match sum.checked_add(v) {
+                            Some(total) => *sum = total,
+                            None => *overflow = true,
+                        }
+                        *min = (*min).min(v);
+                        *max = (*max).max(v);
+                    }
+                }
+                MetricState::Distinct(seen) => {
+                    if let Some(v) = value {
+                        if let Err(pos) = seen.binary_search(&v) {
+                            seen.insert(pos, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes every metric's value at time `t` into the frame.
+    fn refresh_metrics(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let base = program.layout.metric_base;
+        for (m, def) in program.metrics.iter().enumerate() {
+            let prop_ty = def
+                .event
+                .zip(def.prop)
+                .map(|(e, p)| program.events[e as usize].props[p as usize].ty);
+            let subject = &mut self.subjects[s as usize];
+            let window = match def.window {
+                Window::Over(w) => w,
+                _ => 0,
+            };
+            let value: Result<Option<i64>, EvalError> = match &mut subject.metrics[m] {
+                MetricState::Counter(n) => Ok(Some(*n)),
+                MetricState::Times(times) => {
+                    state::evict_times(times, t, window);
+                    Ok(Some(times.len() as i64))
+                }
+                MetricState::Ever(seen) => Ok(Some(i64::from(*seen))),
+                MetricState::Value(v) => Ok(v.or(def.default)),
+                MetricState::Distinct(seen) => Ok(Some(seen.len() as i64)),
+                MetricState::Values(values) => {
+                    state::evict_values(values, t, window);
+                    aggregate(
+                        def.kind,
+                        def.ty,
+                        prop_ty,
+                        values.iter().map(|(_, v)| *v),
+                        values.len() as i64,
+                    )
+                    .map(|v| v.or(def.default))
+                }
+                MetricState::Running {
+                    count,
+                    sum,
+                    min,
+                    max,
+                    overflow,
+                } => {
+                    if *overflow {
+                        Err(EvalError::Overflow)
+                    } else {
+                        Ok(running(def.kind, def.ty, prop_ty, *count, *sum, *min, *max)
+                            .or(def.default))
+                    }
+                }
+            };
+            match value {
+                Ok(v) => subject.set(base + m as u32, v),
+                Err(e) => {
+                    subject.set(base + m as u32, None);
+                    self.report_error(s, t, cause, ErrorSite::MetricFilter(m as u32), e, sink);
+                }
+            }
+        }
+    }
+
+    fn compute_scores(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let index = self.compiled.index.clone();
+        for &score in &program.score_order {
+            let value = self
+                .compiled
+                .evaluator
+                .eval(index.scores[score as usize], &self.frame(s, t));
+            let slot = program.layout.score_base + score;
+            match value {
+                Value::Val(v) => self.subjects[s as usize].set(slot, Some(v)),
+                Value::Missing => self.subjects[s as usize].set(slot, None),
+                Value::Err(e) => {
+                    self.subjects[s as usize].set(slot, None);
+                    self.report_error(s, t, cause, ErrorSite::Score(score), e, sink);
+                }
+            }
+        }
+    }
+
+    fn store_crossings(&mut self, s: u32, t: i64) {
+        let program = self.program.clone();
+        let index = self.compiled.index.clone();
+        for (c, def) in program.crossings.iter().enumerate() {
+            let value = self
+                .compiled
+                .evaluator
+                .eval(index.crossings[c], &self.frame(s, t));
+            let stored = match value {
+                Value::Val(v) => Some(v),
+                _ => None,
+            };
+            self.subjects[s as usize].set(def.slot, stored);
+        }
+    }
+
+    fn update_milestones(
+        &mut self,
+        s: u32,
+        event: u32,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let index = self.compiled.index.clone();
+        for (m, def) in program.milestones.iter().enumerate() {
+            let m = m as u32;
+            let slot = program.layout.milestone_base + m;
+            let key = TimerKey::Milestone(m).encode(&program);
+            let mut passes = |this: &mut Self, filter: Option<u32>| -> bool {
+                match filter {
+                    None => true,
+                    Some(f) => match this.compiled.evaluator.eval(f, &this.frame(s, t)) {
+                        Value::TRUE => true,
+                        Value::Err(e) => {
+                            this.report_error(s, t, cause, ErrorSite::MilestoneFilter(m), e, sink);
+                            false
+                        }
+                        _ => false,
+                    },
+                }
+            };
+            let state = self.subjects[s as usize]
+                .get(slot)
+                .unwrap_or(milestone_state::NOT_STARTED);
+            if def.done == event
+                && state == milestone_state::RUNNING
+                && passes(self, index.milestone_done[m as usize])
+            {
+                let subject = &mut self.subjects[s as usize];
+                subject.set(slot, Some(milestone_state::DONE));
+                subject.disarm(key);
+            }
+            if def.starts == event && passes(self, index.milestone_starts[m as usize]) {
+                let deadline = t.saturating_add(def.due_millis);
+                self.subjects[s as usize].set(slot, Some(milestone_state::RUNNING));
+                self.arm(s, key, deadline);
+            }
+        }
+    }
+
+    fn arm(&mut self, s: u32, key: i64, deadline: i64) {
+        self.subjects[s as usize].arm(key, deadline);
+        self.timers.push(Reverse((deadline, s, key)));
+    }
+
+    /// Arms the `after D in stage` timers of transitions leaving `stage` and
+    /// of rules and escalations counting from it.
+    fn arm_stage_timers(&mut self, s: u32, stage: u32, t: i64) {
+        let program = self.program.clone();
+        for (i, tr) in program.transitions.iter().enumerate() {
+            if let Trigger::AfterInStage { millis, .. } = tr.trigger {
+                if tr.from.contains(&stage) {
+                    let key = TimerKey::Transition(i as u32).encode(&program);
+                    self.arm(s, key, t.saturating_add(millis));
+                }
+            }
+        }
+        for (i, r) in program.rules.iter().enumerate() {
+            if let Trigger::AfterInStage {
+                millis,
+                stage: Some(st),
+            } = r.trigger
+            {
+                if st == stage {
+                    let key = TimerKey::Rule(i as u32).encode(&program);
+                    self.arm(s, key, t.saturating_add(millis));
+                }
+            }
+        }
+        for (i, e) in program.escalations.iter().enumerate() {
+            if let Trigger::AfterInStage {
+                millis,
+                stage: Some(st),
+            } = e.trigger
+            {
+                if st == stage {
+                    let key = TimerKey::Escalation(i as u32).encode(&program);
+                    self.arm(s, key, t.saturating_add(millis));
+                }
+            }
+        }
+    }
+
+    fn disarm_stage_timers(&mut self, s: u32, stage: u32) {
+        let program = self.program.clone();
+        let subject = &mut self.subjects[s as usize];
+        for (i, tr) in program.transitions.iter().enumerate() {
+            if matches!(tr.trigger, Trigger::AfterInStage { .. }) && tr.from.contains(&stage) {
+                subject.disarm(TimerKey::Transition(i as u32).encode(&program));
+            }
+        }
+        for (i, r) in program.rules.iter().enumerate() {
+            if matches!(r.trigger, Trigger::AfterInStage { stage: Some(st), .. } if st == stage) {
+                subject.disarm(TimerKey::Rule(i as u32).encode(&program));
+            }
+        }
+        for (i, e) in program.escalations.iter().enumerate() {
+            if matches!(e.trigger, Trigger::AfterInStage { stage: Some(st), .. } if st == stage) {
+                subject.disarm(TimerKey::Escalation(i as u32).encode(&program));
+            }
+        }
+    }
+
+    /// Arms `at D before|after TRAIT` timers. A deadline already past is
+    /// not armed: date rules fire for dates that come due while running.
+    fn arm_date_timers(&mut self, s: u32, only: Option<&[u32]>, t: i64) {
+        let program = self.program.clone();
+        let owners = program
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.trigger, TimerKey::Rule(i as u32)))
+            .chain(
+                program
+                    .escalations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.trigger, TimerKey::Escalation(i as u32))),
+            );
+        for (trigger, owner) in owners {
+            let Trigger::AtDate {
+                trait_index,
+                offset_millis,
+            } = trigger
+            else {
+                continue;
+            };
+            if only.is_some_and(|o| !o.contains(&trait_index)) {
+                continue;
+            }
+            let key = owner.encode(&program);
+            let def = &program.traits[trait_index as usize];
+            let anchor = self.subjects[s as usize].get(program.layout.trait_base + trait_index);
+            let anchor_millis = anchor.map(|a| match def.ty {
+                Type::Date => a.saturating_mul(time::MILLIS_PER_DAY),
+                _ => a,
+            });
+            match anchor_millis.map(|a| a.saturating_add(offset_millis)) {
+                Some(deadline) if deadline >= t => self.arm(s, key, deadline),
+                _ => self.subjects[s as usize].disarm(key),
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ timers
+
+    /// Fires timers due before `t` (or at `t` too when `inclusive`), in
+    /// deadline order, then subject, then key.
+    fn fire_timers(&mut self, t: i64, inclusive: bool, sink: &mut dyn Sink) {
+        while let Some(&Reverse((deadline, s, key))) = self.timers.peek() {
+            let due = if inclusive {
+                deadline <= t
+            } else {
+                deadline < t
+            };
+            if !due {
+                break;
+            }
+            self.timers.pop();
+            if !self.subjects[s as usize].take_timer(key, deadline) {
+                continue;
+            }
+            self.clock = self.clock.max(deadline);
+            self.summary.timers_fired += 1;
+            self.on_timer(s, key, deadline, sink);
+        }
+    }
+
+    fn on_timer(&mut self, s: u32, key: i64, due: i64, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let cause = Cause::Timer { key, due };
+        self.set_input(s, None, Some(key));
+        {
+            let layout = program.layout;
+            let subject = &mut self.subjects[s as usize];
+            for i in layout.prop_base..layout.crossing_base {
+                subject.set(i, None);
+            }
+        }
+        match TimerKey::decode(key, &program) {
+            Some(TimerKey::Milestone(m)) => {
+                let slot = program.layout.milestone_base + m;
+                self.subjects[s as usize].set(slot, Some(milestone_state::MISSED));
+                self.emit(
+                    s,
+                    due,
+                    &cause,
+                    OutcomeKind::MilestoneMissed { milestone: m },
+                    sink,
+                );
+                for (r, rule) in program.rules.iter().enumerate() {
+                    if rule.trigger == Trigger::MilestoneMissed(m) {
+                        self.try_rule(s, r as u32, due, &cause, sink);
+                    }
+                }
+                for (e, esc) in program.escalations.iter().enumerate() {
+                    if esc.trigger == Trigger::MilestoneMissed(m) {
+                        self.try_escalation(s, e as u32, due, &cause, sink);
+                    }
+                }
+                self.cascade(s, due, &cause, sink);
+            }
+            Some(TimerKey::Transition(_)) => self.cascade(s, due, &cause, sink),
+            Some(TimerKey::Rule(r)) => self.try_rule(s, r, due, &cause, sink),
+            Some(TimerKey::Escalation(e)) => self.try_escalation(s, e, due, &cause, sink),
+            Some(TimerKey::EscalationStep(e)) => self.escalation_step(s, e, due, &cause, sink),
+            Some(TimerKey::Delivery) => self.deliver(s, due, sink),
+            None => {}
+        }
+    }
+
+    // ------------------------------------------------------------ transitions
+
+    /// First matching transition from the current stage, repeated from each
+    /// new stage; a stage entered twice in one input is a cycle.
+    fn cascade(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let index = self.compiled.index.clone();
+        let mut entered: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
+        loop {
+            let stage = self.subjects[s as usize].stage(&program);
+            let Some((members, list)) = index.stage_guards.get(stage as usize) else {
+                return;
+            };
+            if members.is_empty() {
+                return;
+            }
+            let found = self.compiled.evaluator.first_true(*list, &self.frame(s, t));
+            if found.errored {
+                self.report_guard_errors(s, stage, found.matched, t, cause, sink);
+            }
+            let Some(position) = found.matched else {
+                return;
+            };
+            let transition = members[position as usize];
+            let to = program.transitions[transition as usize].to;
+            if entered.contains(&to) {
+                self.emit(s, t, cause, OutcomeKind::Cycle { stage: to }, sink);
+                return;
+            }
+            entered.push(to);
+            self.move_to(s, to, Some(transition), None, t, cause, sink);
+        }
+    }
+
+    /// Finds which guards before the match errored, with the interpreter.
+    fn report_guard_errors(
+        &mut self,
+        s: u32,
+        stage: u32,
+        matched: Option<u32>,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let index = self.compiled.index.clone();
+        let plan = self.compiled.plan.clone();
+        let (members, list) = &index.stage_guards[stage as usize];
+        let ids = &plan.lists[*list as usize];
+        let end = matched.map_or(ids.len(), |m| m as usize);
+        for (position, id) in ids.iter().take(end).enumerate() {
+            if let Value::Err(e) = eval(&plan.exprs[*id as usize], &self.frame(s, t)) {
+                self.report_error(
+                    s,
+                    t,
+                    cause,
+                    ErrorSite::Transition(members[position]),
+                    e,
+                    sink,
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn move_to(
+        &mut self,
+        s: u32,
+        to: u32,
+        transition: Option<u32>,
+        manual: Option<Box<ManualInfo>>,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let layout = program.layout;
+        let (from, entered_from) = {
+            let subject = &self.subjects[s as usize];
+            (
+                subject.stage(&program),
+                subject.values[layout.stage_entered_at as usize],
+            )
+        };
+        self.emit(
+            s,
+            t,
+            cause,
+            OutcomeKind::Transition {
+                from,
+                to,
+                transition,
+                entered_from,
+                manual,
+            },
+            sink,
+        );
+        self.disarm_stage_timers(s, from);
+        {
+            let subject = &mut self.subjects[s as usize];
+            subject.set(layout.stage, Some(i64::from(to)));
+            subject.set(layout.stage_entered_at, Some(t));
+            subject.set(layout.entered_at_base + to, Some(t));
+            for (m, def) in program.metrics.iter().enumerate() {
+                if def.window == Window::InStage {
+                    subject.metrics[m] = MetricState::new(def);
+                }
+            }
+        }
+        self.arm_stage_timers(s, to, t);
+    }
+
+    fn on_manual(
+        &mut self,
+        s: u32,
+        mut info: ManualInfo,
+        override_: bool,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let rejection = self.manual_rejection(s, &info, override_);
+        match rejection {
+            Err(why) => {
+                info.rejection = Some(why);
+                self.emit(
+                    s,
+                    t,
+                    cause,
+                    OutcomeKind::ManualRejected(Box::new(info)),
+                    sink,
+                );
+            }
+            Ok(to) => {
+                let _ = program;
+                self.move_to(s, to, None, Some(Box::new(info)), t, cause, sink);
+            }
+        }
+    }
+
+    fn manual_rejection(&self, s: u32, info: &ManualInfo, override_: bool) -> Result<u32, String> {
+        let program = &self.program;
+        let subject = &self.subjects[s as usize];
+        if !subject.entered {
+            return Err("the subject has not entered the lifecycle yet".into());
+        }
+        let Some(to) = program.stage_id(&info.to) else {
+            return Err(format!("`{}` is not a stage of this playbook", info.to));
+        };
+        let from = subject.stage(program);
+        let from_name = &program.stages[from as usize].name;
+        let candidates: Vec<&stagecraft_ir::ManualDef> = program
+            .manual
+            .iter()
+            .filter(|m| m.to == to && m.from.contains(&from))
+            .collect();
+        if candidates.is_empty() {
+            return Err(format!(
+                "no manual transition from `{from_name}` to `{}`",
+                info.to
+            ));
+        }
+        let allowed = candidates
+            .iter()
+            .find(|m| m.roles.contains(&info.role) || m.override_roles.contains(&info.role));
+        let Some(def) = allowed else {
+            let roles: Vec<&str> = candidates
+                .iter()
+                .flat_map(|m| m.roles.iter().map(String::as_str))
+                .collect();
+            return Err(format!(
+                "role `{}` may not move to `{}` (allowed: {})",
+                info.role,
+                info.to,
+                roles.join(", ")
+            ));
+        };
+        if def.requires_reason && info.reason.is_none() {
+            return Err("a reason is required".into());
+        }
+        if program.is_backward(from, to) && !def.backward {
+            let may_override = override_ && def.override_roles.contains(&info.role);
+            if !may_override {
+                return Err(format!(
+                    "moving back from `{from_name}` to `{}` needs `backward` in the playbook or an override by {}",
+                    info.to,
+                    if def.override_roles.is_empty() {
+                        "nobody (no `override by` roles)".to_string()
+                    } else {
+                        def.override_roles.join(", ")
+                    }
+                ));
+            }
+        }
+        Ok(to)
+    }
+
+    // ------------------------------------------------------------ rules and actions
+
+    fn condition(
+        &mut self,
+        s: u32,
+        expr: u32,
+        site: ErrorSite,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) -> bool {
+        match self.compiled.evaluator.eval(expr, &self.frame(s, t)) {
+            Value::TRUE => true,
+            Value::Err(e) => {
+                self.report_error(s, t, cause, site, e, sink);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn in_holdout(&self, s: u32, rule: &str, basis_points: u32) -> bool {
+        if basis_points == 0 {
+            return false;
+        }
+        let key = &self.subjects[s as usize].key;
+        let hash = fnv1a(&[key.as_bytes(), rule.as_bytes()]);
+        (hash % 10_000) < u64::from(basis_points)
+    }
+
+    fn idempotency_key(&self, s: u32, owner: &str, action: u32, cause: &Cause) -> u64 {
+        let program = &self.program;
+        fnv1a(&[
+            program.name.as_bytes(),
+            program.version.as_bytes(),
+            self.subjects[s as usize].key.as_bytes(),
+            owner.as_bytes(),
+            &action.to_le_bytes(),
+            cause_key(cause).as_bytes(),
+        ])
+    }
+
+    fn try_rule(&mut self, s: u32, r: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let expr = self.compiled.index.rules[r as usize];
+        if !self.condition(s, expr, ErrorSite::Rule(r), t, cause, sink) {
+            return;
+        }
+        let rule = &program.rules[r as usize];
+        let history = self.subjects[s as usize].rules[r as usize];
+        let blocked = if self.in_holdout(s, &rule.name, rule.holdout_basis_points) {
+            Some((Status::HeldOut, Why::Holdout))
+        } else if rule.once && history.first != NEVER {
+            Some((
+                Status::Suppressed,
+                Why::Once {
+                    first: history.first,
+                },
+            ))
+        } else {
+            match rule.cooldown_millis {
+                Some(cd) if history.last != NEVER && t < history.last.saturating_add(cd) => Some((
+                    Status::Suppressed,
+                    Why::Cooldown {
+                        until: history.last.saturating_add(cd),
+                    },
+                )),
+                _ => None,
+            }
+        };
+        let mut fired = false;
+        for a in 0..rule.actions.len() as u32 {
+            let key = self.idempotency_key(s, &rule.name, a, cause);
+            let (status, why) = match blocked {
+                Some((status, why)) => (status, Some(why)),
+                None => self.gate(s, &rule.actions[a as usize].kind, t),
+            };
+            if matches!(status, Status::Emitted | Status::Deferred) {
+                fired = true;
+            }
+            match status {
+                Status::Emitted => self.record_emitted(s, &rule.actions[a as usize].kind, t),
+                Status::Deferred => {
+                    if let Some(Why::QuietHours { until }) = why {
+                        self.defer(s, r, a, until, key, cause);
+                    }
+                }
+                _ => {}
+            }
+            let payload = if matches!(status, Status::Emitted | Status::Deferred) {
+                self.payload(s, &rule.actions[a as usize], t, r, cause, sink)
+            } else {
+                None
+            };
+            self.emit(
+                s,
+                t,
+                cause,
+                OutcomeKind::Action {
+                    owner: Owner::Rule(r),
+                    action: a,
+                    status,
+                    why,
+                    idempotency_key: key,
+                    payload,
+                },
+                sink,
+            );
+        }
+        if fired {
+            let subject = &mut self.subjects[s as usize];
+            let history = &mut subject.rules[r as usize];
+            history.last = t;
+            if history.first == NEVER {
+                history.first = t;
+            }
+            for (m, def) in program.metrics.iter().enumerate() {
+                if def.kind == MetricKind::Sent(r) {
+                    match &mut subject.metrics[m] {
+                        MetricState::Times(times) => times.push_back(t),
+                        MetricState::Counter(n) => *n = n.saturating_add(1),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Caps and quiet hours: what happens to an action asked for at `t`.
+    fn gate(&mut self, s: u32, kind: &ActionKind, t: i64) -> (Status, Option<Why>) {
+        if let Some(cap) = self.full_cap(s, kind, t) {
+            return (Status::Suppressed, Some(Why::Cap(cap)));
+        }
+        if kind.is_message() {
+            if let Some(until) = self.quiet_until(s, t) {
+                return (Status::Deferred, Some(Why::QuietHours { until }));
+            }
+        }
+        (Status::Emitted, None)
+    }
+
+    fn full_cap(&mut self, s: u32, kind: &ActionKind, t: i64) -> Option<u32> {
+        let program = self.program.clone();
+        let subject = &mut self.subjects[s as usize];
+        for (c, cap) in program.policy.caps.iter().enumerate() {
+            let from = t.saturating_sub(cap.per_millis);
+            let count = match (cap.target, kind) {
+                (CapTarget::Messages, ActionKind::Send { .. }) => {
+                    subject.messages.iter().filter(|(at, _)| *at > from).count()
+                }
+                (CapTarget::Channel(ch), ActionKind::Send { channel, .. }) if ch == *channel => {
+                    subject
+                        .messages
+                        .iter()
+                        .filter(|(at, c)| *at > from && *c == channel_code(ch))
+                        .count()
+                }
+                (CapTarget::Touches, k) if k.is_touch() => {
+                    subject.touches.iter().filter(|at| **at > from).count()
+                }
+                _ => continue,
+            };
+            if count >= cap.limit as usize {
+                return Some(c as u32);
+            }
+        }
+        None
+    }
+
+    fn record_emitted(&mut self, s: u32, kind: &ActionKind, t: i64) {
+        let longest = self
+            .program
+            .policy
+            .caps
+            .iter()
+            .map(|c| c.per_millis)
+            .max()
+            .unwrap_or(0);
+        let subject = &mut self.subjects[s as usize];
+        match kind {
+            ActionKind::Send { channel, .. } => {
+                subject.messages.push_back((t, channel_code(*channel)));
+                while subject
+                    .messages
+                    .front()
+                    .is_some_and(|(at, _)| *at <= t.saturating_sub(longest))
+                {
+                    subject.messages.pop_front();
+                }
+            }
+            k if k.is_touch() => {
+                subject.touches.push_back(t);
+                while subject
+                    .touches
+                    .front()
+                    .is_some_and(|at| *at <= t.saturating_sub(longest))
+                {
+                    subject.touches.pop_front();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn quiet_until(&mut self, s: u32, t: i64) -> Option<i64> {
+        let program = self.program.clone();
+        let quiet = program.policy.quiet_hours.as_ref()?;
+        let zone = match quiet.zone {
+            QuietZone::Utc => chrono_tz::Tz::UTC,
+            QuietZone::Trait(i) => {
+                let symbol = self.subjects[s as usize].get(program.layout.trait_base + i)?;
+                match self.zones.get(&symbol) {
+                    Some(z) => *z,
+                    None => {
+                        let zone = self
+                            .symbols
+                            .name(symbol)
+                            .parse()
+                            .unwrap_or(chrono_tz::Tz::UTC);
+                        self.zones.insert(symbol, zone);
+                        zone
+                    }
+                }
+            }
+        };
+        time::quiet_until(t, quiet.start_minute, quiet.end_minute, zone)
+    }
+
+    fn defer(&mut self, s: u32, rule: u32, action: u32, due: i64, key: u64, cause: &Cause) {
+        let program = self.program.clone();
+        let (cause_line, cause_message, cause_event) = match cause {
+            Cause::Event {
+                event,
+                message_id,
+                line,
+            } => (
+                *line,
+                message_id.as_deref().map(str::to_string),
+                Some(*event),
+            ),
+            Cause::Traits { message_id, line } | Cause::Request { message_id, line } => {
+                (*line, message_id.as_deref().map(str::to_string), None)
+            }
+            Cause::Timer { .. } => (0, None, None),
+        };
+        let subject = &mut self.subjects[s as usize];
+        subject.deferred.push(Deferred {
+            rule,
+            action,
+            due,
+            key,
+            cause_line,
+            cause_message,
+            cause_event,
+        });
+        let next = subject.deferred.iter().map(|d| d.due).min().unwrap_or(due);
+        self.arm(s, TimerKey::Delivery.encode(&program), next);
+    }
+
+    /// Delivers deferred messages that are due, re-checking caps.
+    fn deliver(&mut self, s: u32, now: i64, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let due: Vec<Deferred> = {
+            let subject = &mut self.subjects[s as usize];
+            let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) =
+                std::mem::take(&mut subject.deferred)
+                    .into_iter()
+                    .partition(|d| d.due <= now);
+            subject.deferred = waiting;
+            ready
+        };
+        for d in due {
+            let cause = Cause::Timer {
+                key: TimerKey::Delivery.encode(&program),
+                due: d.due,
+            };
+            let kind = &program.rules[d.rule as usize].actions[d.action as usize].kind;
+            let (status, why) = match self.full_cap(s, kind, now) {
+                Some(cap) => (Status::Suppressed, Some(Why::Cap(cap))),
+                None => (Status::Emitted, None),
+            };
+            if status == Status::Emitted {
+                self.record_emitted(s, kind, now);
+            }
+            let payload = if status == Status::Emitted {
+                self.payload(
+                    s,
+                    &program.rules[d.rule as usize].actions[d.action as usize],
+                    now,
+                    d.rule,
+                    &cause,
+                    sink,
+                )
+            } else {
+                None
+            };
+            self.emit(
+                s,
+                now,
+                &cause,
+                OutcomeKind::Action {
+                    owner: Owner::Rule(d.rule),
+                    action: d.action,
+                    status,
+                    why,
+                    idempotency_key: d.key,
+                    payload,
+                },
+                sink,
+            );
+        }
+        let next = self.subjects[s as usize]
+            .deferred
+            .iter()
+            .map(|d| d.due)
+            .min();
+        if let Some(next) = next {
+            self.arm(s, TimerKey::Delivery.encode(&program), next);
+        }
+    }
+
+    /// Evaluates an action's data and context package.
+    fn payload(
+        &mut self,
+        s: u32,
+        action: &stagecraft_ir::ActionDef,
+        t: i64,
+        rule: u32,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) -> Option<Box<Payload>> {
+        if action.data.is_empty() && action.context.is_empty() && action.value.is_none() {
+            return None;
+        }
+        let program = self.program.clone();
+        let mut payload = Payload::default();
+        let frame_value = |this: &Self, slot: u32, ty: Type| -> serde_json::Value {
+            match this.subjects[s as usize].get(slot) {
+                Some(v) => crate::render::value_json(v, ty, &program, &this.symbols),
+                None => serde_json::Value::Null,
+            }
+        };
+        for (name, slot, ty) in &action.context {
+            let v = frame_value(self, *slot, *ty);
+            payload.context.insert(name.clone(), v);
+        }
+        let mut entries: Vec<(String, &stagecraft_ir::TypedExpr)> =
+            action.data.iter().map(|(k, e)| (k.clone(), e)).collect();
+        if let Some(value) = &action.value {
+            entries.push(("value".to_string(), value));
+        }
+        for (key, expr) in entries {
+            match eval(&expr.expr, &self.frame(s, t)) {
+                Value::Val(v) => {
+                    let json = crate::render::value_json(v, expr.ty, &program, &self.symbols);
+                    payload.data.insert(key, json);
+                }
+                Value::Missing => {
+                    payload.data.insert(key, serde_json::Value::Null);
+                }
+                Value::Err(e) => {
+                    payload.data.insert(key, serde_json::Value::Null);
+                    self.report_error(s, t, cause, ErrorSite::Action(rule), e, sink);
+                }
+            }
+        }
+        Some(Box::new(payload))
+    }
+
+    fn try_escalation(&mut self, s: u32, e: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let expr = self.compiled.index.escalations[e as usize];
+        if !self.condition(s, expr, ErrorSite::Escalation(e), t, cause, sink) {
+            return;
+        }
+        let esc = &program.escalations[e as usize];
+        let history: FireHistory = self.subjects[s as usize].escalations[e as usize];
+        if self.subjects[s as usize].ladders[e as usize].is_some() {
+            return;
+        }
+        if esc.once && history.first != NEVER {
+            return;
+        }
+        if let Some(cd) = esc.cooldown_millis {
+            if history.last != NEVER && t < history.last.saturating_add(cd) {
+                return;
+            }
+        }
+        let key = self.idempotency_key(s, &esc.name, 0, cause);
+        {
+            let subject = &mut self.subjects[s as usize];
+            let h = &mut subject.escalations[e as usize];
+            h.last = t;
+            if h.first == NEVER {
+                h.first = t;
+            }
+            subject.ladders[e as usize] = Some(Ladder {
+                started: t,
+                next_step: 0,
+                key,
+            });
+        }
+        self.escalation_step(s, e, t, cause, sink);
+    }
+
+    /// Notifies the ladder's next step and arms the one after it.
+    fn escalation_step(&mut self, s: u32, e: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program = self.program.clone();
+        let Some(ladder) = self.subjects[s as usize].ladders[e as usize] else {
+            return;
+        };
+        let esc = &program.escalations[e as usize];
+        let step = ladder.next_step;
+        let Some(def) = esc.steps.get(step as usize) else {
+            self.subjects[s as usize].ladders[e as usize] = None;
+            return;
+        };
+        self.record_emitted(s, &def.action.kind, t);
+        let payload = self.payload(s, &def.action, t, 0, cause, sink);
+        self.emit(
+            s,
+            t,
+            cause,
+            OutcomeKind::Action {
+                owner: Owner::Escalation(e, step),
+                action: 0,
+                status: Status::Emitted,
+                why: None,
+                idempotency_key: ladder.key ^ u64::from(step),
+                payload,
+            },
+            sink,
+        );
+        match esc.steps.get(step as usize + 1) {
+            Some(next) => {
+                self.subjects[s as usize].ladders[e as usize] = Some(Ladder {
+                    next_step: step + 1,
+                    ..ladder
+                });
+                let key = TimerKey::EscalationStep(e).encode(&program);
+                self.arm(s, key, ladder.started.saturating_add(next.after_millis));
+            }
+            None => self.subjects[s as usize].ladders[e as usize] = None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_ack(
+        &mut self,
+        account: &str,
+        escalation: &str,
+        actor: Option<String>,
+        t: i64,
+        cause: &Cause,
+        line: u64,
+        sink: &mut dyn Sink,
+    ) {
+        let program = self.program.clone();
+        let s = self.subject_ids.get(account).copied();
+        let e = program
+            .escalations
+            .iter()
+            .position(|x| x.name == escalation);
+        match (s, e) {
+            (Some(s), Some(e)) if self.subjects[s as usize].ladders[e].is_some() => {
+                let subject = &mut self.subjects[s as usize];
+                subject.ladders[e] = None;
+                subject.disarm(TimerKey::EscalationStep(e as u32).encode(&program));
+                self.emit(
+                    s,
+                    t,
+                    cause,
+                    OutcomeKind::Acknowledged {
+                        escalation: e as u32,
+                        actor,
+                    },
+                    sink,
+                );
+            }
+            (_, None) => self.dead_letter(
+                line,
+                "bad_ack",
+                format!("no escalation named `{escalation}`"),
+                "",
+                sink,
+            ),
+            _ => self.dead_letter(
+                line,
+                "stale_ack",
+                format!("escalation `{escalation}` is not in progress for `{account}`"),
+                "",
+                sink,
+            ),
+        }
+    }
+
+    // ------------------------------------------------------------ snapshots
+
+    pub(crate) fn state(&self) -> EngineState {
+        let mut user_accounts: Vec<(Box<str>, Box<str>)> = self
+            .user_accounts
+            .iter()
+            .map(|(u, a)| (u.clone(), a.clone()))
+            .collect();
+        user_accounts.sort();
+        let mut timers: Vec<(i64, u32, i64)> = self.timers.iter().map(|Reverse(t)| *t).collect();
+        timers.sort_unstable();
+        let mut pending: Vec<Pending> = self.pending.iter().map(|Reverse(p)| p.clone()).collect();
+        pending.sort();
+        EngineState {
+            config: self.config,
+            subjects: self.subjects.clone(),
+            user_accounts,
+            symbols: self.symbols.clone(),
+            timers,
+            seen_messages: self.seen_order.clone(),
+            pending,
+            clock: self.clock,
+            newest: self.newest,
+            line: self.line,
+            seq: self.seq,
+            summary: self.summary.clone(),
+        }
+    }
+
+    pub(crate) fn from_state(compiled: Compiled, mut state: EngineState) -> Engine {
+        state.symbols.reindex();
+        let program = compiled.program.clone();
+        let subject_ids = state
+            .subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), i as u32))
+            .collect();
+        let mut seen = HashMap::new();
+        for (t, h) in &state.seen_messages {
+            seen.insert(*h, *t);
+        }
+        Engine {
+            compiled,
+            program,
+            config: state.config,
+            subjects: state.subjects,
+            subject_ids,
+            user_accounts: state.user_accounts.into_iter().collect(),
+            symbols: state.symbols,
+            timers: state.timers.into_iter().map(Reverse).collect(),
+            seen,
+            seen_order: state.seen_messages,
+            pending: state.pending.into_iter().map(Reverse).collect(),
+            clock: state.clock,
+            newest: state.newest,
+            line: state.line,
+            seq: state.seq,
+            summary: state.summary,
+            zones: HashMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        self.config
+    }
+}
+
+fn channel_code(channel: stagecraft_ir::Channel) -> u8 {
+    match channel {
+        stagecraft_ir::Channel::Email => 0,
+        stagecraft_ir::Channel::InApp => 1,
+        stagecraft_ir::Channel::Push => 2,
+        stagecraft_ir::Channel::Sms => 3,
+    }
+}
+
+/// A windowed aggregate over values.
+fn aggregate(
+    kind: MetricKind,
+    ty: Type,
+    prop_ty: Option<Type>,
+    values: impl Iterator<Item = i64> + Clone,
+    count: i64,
+) -> Result<Option<i64>, EvalError> {
+    match kind {
+        MetricKind::Sum | MetricKind::Avg => {
+            let mut sum: i64 = 0;
+            for v in values {
+                sum = sum.checked_add(v).ok_or(EvalError::Overflow)?;
+            }
+            if kind == MetricKind::Sum {
+                return Ok(Some(sum));
+            }
+            average(sum, count, ty, prop_ty)
+        }
+        MetricKind::Min => Ok(values.min()),
+        MetricKind::Max => Ok(values.max()),
+        MetricKind::Distinct => {
+            let mut all: Vec<i64> = values.collect();
+            all.sort_unstable();
+            all.dedup();
+            Ok(Some(all.len() as i64))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn running(
+    kind: MetricKind,
+    ty: Type,
+    prop_ty: Option<Type>,
+    count: i64,
+    sum: i64,
+    min: i64,
+    max: i64,
+) -> Option<i64> {
+    match kind {
+        MetricKind::Sum => Some(sum),
+        MetricKind::Avg => average(sum, count, ty, prop_ty).ok().flatten(),
+        MetricKind::Min if count > 0 => Some(min),
+        MetricKind::Max if count > 0 => Some(max),
+        _ => None,
+    }
+}
+
+/// `sum / count` in the metric's type; an int property averages to a
+/// decimal, rounded half to even.
+fn average(
+    sum: i64,
+    count: i64,
+    ty: Type,
+    prop_ty: Option<Type>,
+) -> Result<Option<i64>, EvalError> {
+    if count == 0 {
+        return Ok(None);
+    }
+    let scaled = if ty == Type::Decimal && prop_ty == Some(Type::Int) {
+        sum.checked_mul(stagecraft_ir::decimal::SCALE)
+            .ok_or(EvalError::Overflow)?
+    } else {
+        sum
+    };
+    match ty {
+        Type::Decimal => stagecraft_ir::decimal::div_int(scaled, count).map(Some),
+        _ => Ok(Some(scaled / count)),
+    }
+}
+
+mod pending_input {
+    //! Inputs in the reorder buffer, serialised for snapshots.
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::ingest::{Input, InputKind, SubjectRef};
+
+    #[derive(Serialize, Deserialize)]
+    struct Stored {
+        account: Option<String>,
+        user: Option<String>,
+        message_id: Option<String>,
+        time: i64,
+        kind: serde_json::Value,
+    }
+
+    pub fn serialize<S: Serializer>(input: &Input, serializer: S) -> Result<S::Ok, S::Error> {
+        let (account, user) = match &input.subject {
+            SubjectRef::Account(a) => (Some(a.to_string()), None),
+            SubjectRef::User(u) => (None, Some(u.to_string())),
+        };
+        let kind = match &input.kind {
+            InputKind::Track { event, props } => {
+                serde_json::json!({"track": event, "props": props.to_vec()})
+            }
+            InputKind::Traits { values, user } => {
+                serde_json::json!({"traits": values, "user": user.as_deref()})
+            }
+            InputKind::Manual {
+                to,
+                role,
+                actor,
+                reason,
+                override_,
+            } => {
+                serde_json::json!({"manual": to, "role": role, "actor": actor, "reason": reason, "override": override_})
+            }
+            InputKind::Ack { escalation, actor } => {
+                serde_json::json!({"ack": escalation, "actor": actor})
+            }
+        };
+        Stored {
+            account,
+            user,
+            message_id: input.message_id.as_deref().map(str::to_string),
+            time: input.time,
+            kind,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Input, D::Error> {
+        use serde::de::Error;
+        let stored = Stored::deserialize(deserializer)?;
+        let k = &stored.kind;
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        let kind = if let Some(event) = k.get("track") {
+            let props: Vec<Option<i64>> =
+                serde_json::from_value(k["props"].clone()).map_err(D::Error::custom)?;
+            InputKind::Track {
+                event: event
+                    .as_u64()
+                    .ok_or_else(|| D::Error::custom("bad event"))? as u32,
+                props: props.into_iter().collect(),
+            }
+        } else if let Some(values) = k.get("traits") {
+            InputKind::Traits {
+                values: serde_json::from_value(values.clone()).map_err(D::Error::custom)?,
+                user: k.get("user").and_then(text).map(Into::into),
+            }
+        } else if let Some(to) = k.get("manual") {
+            InputKind::Manual {
+                to: text(to).unwrap_or_default(),
+                role: k.get("role").and_then(text).unwrap_or_default(),
+                actor: k.get("actor").and_then(text),
+                reason: k.get("reason").and_then(text),
+                override_: k
+                    .get("override")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false),
+            }
+        } else {
+            InputKind::Ack {
+                escalation: k.get("ack").and_then(text).unwrap_or_default(),
+                actor: k.get("actor").and_then(text),
+            }
+        };
+        let subject = match (stored.account, stored.user) {
+            (Some(a), _) => SubjectRef::Account(a.into()),
+            (None, Some(u)) => SubjectRef::User(u.into()),
+            (None, None) => return Err(D::Error::custom("pending input without subject")),
+        };
+        Ok(Input {
+            subject,
+            message_id: stored.message_id.map(Into::into),
+            time: stored.time,
+            kind,
+        })
+    }
+}
