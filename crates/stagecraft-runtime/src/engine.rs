@@ -388,11 +388,17 @@ impl Engine {
             SubjectRef::User(user) => self.user_accounts.get(user).cloned(),
         };
         let Some(account) = account else {
-            *self
-                .summary
-                .ignored
-                .entry("no account for user".into())
-                .or_default() += 1;
+            if matches!(input.kind, InputKind::Traits { .. }) {
+                *self
+                    .summary
+                    .ignored
+                    .entry("identify without account".into())
+                    .or_default() += 1;
+            } else {
+                let reason =
+                    "no `groupId`, and the user was not linked to an account by a `group` call";
+                self.dead_letter(line, "missing_subject", reason.to_string(), "", sink);
+            }
             return;
         };
         let t = input.time;
