@@ -13,9 +13,11 @@
 
 pub mod diagnostics;
 pub mod pipeline;
+pub mod run;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use pipeline::{Backend, Checked, CompiledPlaybook, Parsed, Rejection, Source};
+pub use run::{run, RunOptions, RunOutput};
 pub use stagecraft_ir as ir;
 pub use stagecraft_runtime as runtime;
 pub use stagecraft_syntax as syntax;
