@@ -89,11 +89,18 @@ fn is_int_literal(e: &ast::Expr) -> bool {
 }
 
 /// Whether the expression is a bare name that is not a declared value (an
-/// enum value or stage name, resolved against the other operand's type).
+/// enum value or stage name, resolved against the other operand's type), or
+/// a declared value that shares its name with an enum value or stage
+/// (`segment enterprise = plan == enterprise`), which the other operand's
+/// type decides.
 fn is_bare_variant(checker: &Checker, e: &ast::Expr) -> bool {
     match &e.kind {
         ExprKind::Name(n) => {
-            !checker.values.contains_key(&n.name) && !BUILTINS.iter().any(|(b, _)| *b == n.name)
+            if checker.values.contains_key(&n.name) {
+                return checker.stage_ids.contains_key(&n.name)
+                    || checker.enums.iter().any(|d| d.variants.contains(&n.name));
+            }
+            !BUILTINS.iter().any(|(b, _)| *b == n.name)
         }
         _ => false,
     }
@@ -397,7 +404,35 @@ impl Checker<'_> {
         scope: &Scope,
         expected: Option<Type>,
     ) -> Option<(Expr, Type)> {
-        if let Some((value, _)) = self.values.get(&name.name).copied() {
+        // Where an enum value or a stage is expected, its name wins over a
+        // segment, metric or score of the same name (which could not have that
+        // type), so `segment enterprise = plan == enterprise` reads the enum.
+        let declared = self.values.get(&name.name).copied();
+        let declared_fits = match declared {
+            Some((ValueName::Trait(i), _)) => Some(self.traits[i as usize].ty) == expected,
+            _ => false,
+        };
+        if declared.is_some() && !declared_fits {
+            match expected {
+                Some(Type::Enum(e))
+                    if self
+                        .enums
+                        .get(e as usize)
+                        .is_some_and(|d| d.variants.contains(&name.name)) =>
+                {
+                    return self
+                        .enum_value(e, name)
+                        .map(|v| (Expr::Const(v), Type::Enum(e)));
+                }
+                Some(Type::Stage) if self.stage_ids.contains_key(&name.name) => {
+                    return self
+                        .stage_value(name)
+                        .map(|v| (Expr::Const(v), Type::Stage));
+                }
+                _ => {}
+            }
+        }
+        if let Some((value, _)) = declared {
             return match value {
                 ValueName::Trait(i) => Some((
                     Expr::Load(self.layout.trait_base + i),

@@ -66,7 +66,7 @@ pub fn parse(source: &str) -> Result<Playbook, Vec<SyntaxError>> {
                 None => Err(vec![unexpected_end(source, &tokens)]),
             }
         }
-        Err(_) => Err(parse_in_pieces(source, &tokens)),
+        Err(_) => parse_in_pieces(source, &tokens),
     }
 }
 
@@ -164,12 +164,20 @@ fn item_starts(source: &str, tokens: &[Token]) -> Vec<usize> {
 
 /// Error recovery: parse the header and each declaration on its own, and
 /// report the errors of every piece.
-fn parse_in_pieces(source: &str, tokens: &[Token]) -> Vec<SyntaxError> {
+///
+/// When every piece parses, the file is the header followed by those
+/// declarations: the whole-file parse failed only because an optional name at
+/// the end of one declaration swallowed the keyword that starts the next
+/// (`transition a -> b after 30d in stage` followed by `rule ...`). A
+/// declaration ends where the next one starts, so the pieces are the playbook.
+fn parse_in_pieces(source: &str, tokens: &[Token]) -> Result<Playbook, Vec<SyntaxError>> {
     let mut bounds = vec![0];
     bounds.extend(item_starts(source, tokens).into_iter().filter(|&s| s > 0));
     bounds.push(source.len());
     bounds.dedup();
     let mut errors = Vec::new();
+    let mut header = None;
+    let mut items = Vec::new();
     for (index, window) in bounds.windows(2).enumerate() {
         let (start, end) = (window[0], window[1]);
         let piece = &source[start..end];
@@ -190,12 +198,8 @@ fn parse_in_pieces(source: &str, tokens: &[Token]) -> Vec<SyntaxError> {
                 };
                 for pair in pairs.flatten() {
                     match pair.as_rule() {
-                        Rule::header => {
-                            lower.header(pair);
-                        }
-                        r if is_item_rule(r) => {
-                            lower.item(pair);
-                        }
+                        Rule::header => header = Some(lower.header(pair)),
+                        r if is_item_rule(r) => items.push(lower.item(pair)),
                         _ => {}
                     }
                 }
@@ -204,18 +208,15 @@ fn parse_in_pieces(source: &str, tokens: &[Token]) -> Vec<SyntaxError> {
             Err(error) => errors.push(translate_error(source, tokens, start, end, &error)),
         }
     }
-    if errors.is_empty() {
-        // The pieces parse on their own but not together: report at the first
-        // piece boundary, which is where the file's structure broke.
-        errors.push(SyntaxError::Unexpected {
-            expected: "a declaration".into(),
-            found: "an unparsable file".into(),
-            help: "check that every `{` has its `}`".into(),
-            span: Span::new(0, 0),
-            label: "here".into(),
-        });
+    match header {
+        Some(header) if errors.is_empty() => Ok(Playbook {
+            header,
+            items,
+            span: Span::new(0, source.len()),
+        }),
+        _ if errors.is_empty() => Err(vec![unexpected_end(source, tokens)]),
+        _ => Err(errors),
     }
-    errors
 }
 
 fn is_item_rule(rule: Rule) -> bool {
@@ -1041,6 +1042,18 @@ impl Lower {
                 Rule::for_segment => segment = self.for_segment(p),
                 Rule::backward_mark => backward = Some(self.sp(&p)),
                 _ => {}
+            }
+        }
+        // `after 14d in stage backward`: the grammar's optional stage name
+        // takes the option word. A transition's timer never names a stage, so
+        // the word is the option.
+        if let Some(Trigger::AfterInStage { stage, .. }) = &mut trigger {
+            if backward.is_none()
+                && stage
+                    .as_ref()
+                    .is_some_and(|s| matches!(s.name.as_str(), "backward" | "reactivation"))
+            {
+                backward = stage.take().map(|s| s.span);
             }
         }
         TransitionDecl {

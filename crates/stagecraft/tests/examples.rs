@@ -123,9 +123,21 @@ fn is_complete(text: &str) -> bool {
         .is_some_and(|l| l.starts_with("playbook"))
 }
 
+/// The first diagnostic code (`SC0303`) a block's text mentions.
+fn mentioned_code(text: &str) -> Option<&str> {
+    text.match_indices("SC").find_map(|(i, _)| {
+        let code = text.get(i..i + 6)?;
+        code[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then_some(code)
+    })
+}
+
 /// Every `playbook` block of `docs/language.md` is valid: a complete playbook
 /// on its own, a fragment appended to the first block (the running example).
-/// Blocks fenced as `playbook invalid` must be rejected.
+/// Blocks fenced as `playbook invalid` must be rejected, with the code their
+/// comment names.
 #[test]
 fn language_reference_examples_check() {
     let blocks = doc_blocks();
@@ -147,7 +159,19 @@ fn language_reference_examples_check() {
         };
         let name = format!("docs/language.md:{}", block.line);
         match (Source::new(name.clone(), text).check(), block.invalid) {
-            (Ok(_), false) | (Err(_), true) => {}
+            (Ok(_), false) => {}
+            (Err((source, rejection)), true) => {
+                if let Some(code) = mentioned_code(&block.text) {
+                    let codes: Vec<String> = rejection
+                        .diagnostics(&source.text)
+                        .into_iter()
+                        .map(|d| d.code)
+                        .collect();
+                    if !codes.iter().any(|c| c == code) {
+                        failures.push(format!("{name}: expected {code}, found {codes:?}"));
+                    }
+                }
+            }
             (Ok(_), true) => failures.push(format!("{name}: marked invalid but checks clean")),
             (Err((source, rejection)), false) => {
                 let rendered = rejection.render(&name, &source.text, false).concat();
