@@ -394,9 +394,12 @@ struct Lower {
 type P<'a> = Pair<'a, Rule>;
 
 impl Lower {
+    /// The span of a pair, without the whitespace and comments pest skipped
+    /// after its last token.
     fn sp(&self, pair: &P) -> Span {
         let s = pair.as_span();
-        Span::new(self.base + s.start(), self.base + s.end())
+        let end = s.start() + trim_trailing(s.as_str()).len();
+        Span::new(self.base + s.start(), self.base + end)
     }
 
     fn ident(&self, pair: P) -> Ident {
@@ -1836,6 +1839,34 @@ impl Lower {
     }
 }
 
+/// `text` without trailing whitespace and `#` comments.
+fn trim_trailing(text: &str) -> &str {
+    let mut text = text.trim_end();
+    loop {
+        let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+        let Some(comment) = comment_start(&text[line_start..]) else {
+            return text;
+        };
+        text = text[..line_start + comment].trim_end();
+    }
+}
+
+/// Where a `#` comment starts on a line, outside string literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// A placeholder for a part the parser already reported as missing.
 fn missing_expr(span: Span) -> Expr {
     Expr {
@@ -1875,4 +1906,24 @@ pub fn depth(expr: &Expr) -> usize {
     };
     // Children were depth-checked when built, so this recursion is bounded.
     1 + children.into_iter().map(depth).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_exclude_trailing_whitespace_and_comments() {
+        assert_eq!(trim_trailing("a -> b  # note\n\n# more\n  "), "a -> b");
+        assert_eq!(trim_trailing("x == \"#1\"  \n"), "x == \"#1\"");
+        assert_eq!(trim_trailing("x == \"a\\\"#\" # c"), "x == \"a\\\"#\"");
+    }
+
+    #[test]
+    fn item_spans_end_at_their_last_token() {
+        let source = "playbook \"p\" { language 1 }\nstages { a initial, b }\ntransition a -> b on \"E\"  # why\n\n";
+        let playbook = parse(source).expect("parses");
+        let span = playbook.items[1].span();
+        assert_eq!(&source[span.start..span.end], "transition a -> b on \"E\"");
+    }
 }
