@@ -16,8 +16,8 @@ use stagecraft_ir::{
 use crate::compiled::{Compiled, TimerKey, TRAITS_UPDATED};
 use crate::ingest::{self, Input, InputKind, Rejected, SubjectRef};
 use crate::outcome::{
-    Cause, DeadLetter, ErrorSite, ManualInfo, Outcome, OutcomeKind, Owner, Payload, Sink, Status,
-    SubjectNames, Why,
+    Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
+    Sink, Status, SubjectNames, Why,
 };
 use crate::state::{self, Deferred, FireHistory, Ladder, MetricState, Subject, NEVER};
 use crate::summary::Summary;
@@ -483,6 +483,12 @@ impl Engine {
         sink.outcome(&outcome, &Names(&self.subjects));
     }
 
+    fn observe(&self, point: Observation, s: u32, t: i64, sink: &mut dyn Sink) {
+        if sink.wants_observations() {
+            sink.observe(point, &self.frame(s, t), &Names(&self.subjects));
+        }
+    }
+
     fn frame(&self, s: u32, now: i64) -> Frame<'_> {
         let subject = &self.subjects[s as usize];
         Frame {
@@ -587,6 +593,16 @@ impl Engine {
         let index = self.compiled.index.clone();
         self.refresh_metrics(s, t, cause, sink);
         self.compute_scores(s, t, cause, sink);
+        self.observe(
+            Observation::Evaluated {
+                subject: s,
+                time: t,
+                timer: None,
+            },
+            s,
+            t,
+            sink,
+        );
         let rules = match event {
             Some(e) => &index.rules_on_event[e as usize],
             None => &index.level_rules,
@@ -972,6 +988,16 @@ impl Engine {
                 subject.set(i, None);
             }
         }
+        self.observe(
+            Observation::Evaluated {
+                subject: s,
+                time: due,
+                timer: Some(key),
+            },
+            s,
+            due,
+            sink,
+        );
         match TimerKey::decode(key, &program) {
             Some(TimerKey::Milestone(m)) => {
                 let slot = program.layout.milestone_base + m;
@@ -1020,6 +1046,16 @@ impl Engine {
             if members.is_empty() {
                 return;
             }
+            self.observe(
+                Observation::Step {
+                    subject: s,
+                    time: t,
+                    stage,
+                },
+                s,
+                t,
+                sink,
+            );
             let found = self.compiled.evaluator.first_true(*list, &self.frame(s, t));
             if found.errored {
                 self.report_guard_errors(s, stage, found.matched, t, cause, sink);

@@ -22,6 +22,8 @@ pub mod time;
 pub use compiled::{BackendKind, Compiled};
 pub use engine::{Config, Engine};
 pub use error::RuntimeError;
-pub use outcome::{DeadLetter, Outcome, OutcomeKind, Record, RecordSink, Sink, Status};
+pub use outcome::{
+    DeadLetter, Observation, Outcome, OutcomeKind, Record, RecordSink, Sink, Status,
+};
 pub use snapshot::Snapshot;
 pub use summary::Summary;

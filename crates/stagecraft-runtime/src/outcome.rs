@@ -173,10 +173,40 @@ pub struct DeadLetter {
     pub raw: String,
 }
 
+/// A moment of evaluation a sink may look at (explanations, coverage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observation {
+    /// Metrics and scores are up to date for this input; rules and
+    /// escalations are about to be evaluated. `timer` is the key of the timer
+    /// being fired, for timer inputs.
+    Evaluated {
+        subject: u32,
+        time: i64,
+        timer: Option<i64>,
+    },
+    /// A cascade step is about to try the transitions leaving `stage`.
+    Step { subject: u32, time: i64, stage: u32 },
+}
+
 /// Where outcomes go.
 pub trait Sink {
     fn outcome(&mut self, outcome: &Outcome, names: &dyn SubjectNames);
     fn dead_letter(&mut self, dead: DeadLetter);
+
+    /// Whether the engine should call [`Sink::observe`]; when false (the
+    /// default) observing costs nothing.
+    fn wants_observations(&self) -> bool {
+        false
+    }
+
+    /// Called at each [`Observation`] with the subject's frame at that moment.
+    fn observe(
+        &mut self,
+        _point: Observation,
+        _frame: &stagecraft_ir::Frame,
+        _names: &dyn SubjectNames,
+    ) {
+    }
 }
 
 /// Collects rendered records in memory (tests, small runs, examples).
