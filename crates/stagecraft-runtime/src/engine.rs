@@ -367,6 +367,62 @@ impl Engine {
         self.newest = self.newest.max(until);
     }
 
+    /// Go-live: places an existing customer before any event, with its
+    /// traits and (optionally) its current stage entered at `entered_at`, so
+    /// the playbook starts from where the account really is. Fails if the
+    /// subject was already placed or has events, or the stage is unknown.
+    pub fn place(
+        &mut self,
+        key: &str,
+        traits: &[(u32, Option<i64>)],
+        stage: Option<&str>,
+        entered_at: i64,
+        sink: &mut dyn Sink,
+    ) -> Result<(), String> {
+        let program = self.program.clone();
+        let layout = program.layout;
+        if self
+            .subject_ids
+            .get(key)
+            .is_some_and(|s| self.subjects[*s as usize].entered)
+        {
+            return Err(format!("`{key}` is already in the lifecycle"));
+        }
+        let stage = match stage {
+            Some(name) => program
+                .stage_id(name)
+                .ok_or_else(|| format!("`{name}` is not a stage of this playbook"))?,
+            None => program.initial_stage(),
+        };
+        self.line += 1;
+        let cause = Cause::Request {
+            message_id: None,
+            line: self.line,
+        };
+        let s = self.subject_index(key);
+        {
+            let subject = &mut self.subjects[s as usize];
+            for (index, value) in traits {
+                let def = &program.traits[*index as usize];
+                subject.set(layout.trait_base + index, value.or(def.default));
+            }
+            subject.entered = true;
+            subject.set(layout.first_seen, Some(entered_at));
+            subject.set(layout.stage, Some(i64::from(stage)));
+            subject.set(layout.stage_entered_at, Some(entered_at));
+            subject.set(layout.entered_at_base + stage, Some(entered_at));
+        }
+        self.summary.placed += 1;
+        self.emit(s, entered_at, &cause, OutcomeKind::Entered { stage }, sink);
+        self.arm_stage_timers(s, stage, entered_at);
+        self.arm_date_timers(s, None, entered_at);
+        self.set_input(s, None, None);
+        self.refresh_metrics(s, entered_at, &cause, sink);
+        self.compute_scores(s, entered_at, &cause, sink);
+        self.store_crossings(s, entered_at);
+        Ok(())
+    }
+
     // ------------------------------------------------------------ processing
 
     fn subject_index(&mut self, key: &str) -> u32 {

@@ -24,6 +24,8 @@ pub struct Summary {
     /// Dead letters by category.
     pub dead_letters: BTreeMap<String, u64>,
     pub subjects: u64,
+    /// Subjects placed in a stage at go-live (`Engine::place`).
+    pub placed: u64,
     pub timers_fired: u64,
     pub transitions: u64,
     pub manual_transitions: u64,
