@@ -44,6 +44,13 @@ impl Default for Config {
     }
 }
 
+/// The traits of an account whose lifecycles are split per key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct AccountTraits {
+    pub values: Vec<(u32, Option<i64>)>,
+    pub subjects: Vec<u32>,
+}
+
 /// An input waiting in the reorder buffer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Pending {
@@ -77,6 +84,7 @@ pub(crate) struct EngineState {
     pub config: Config,
     pub subjects: Vec<Subject>,
     pub user_accounts: Vec<(Box<str>, Box<str>)>,
+    pub accounts: Vec<(Box<str>, AccountTraits)>,
     pub symbols: Symbols,
     /// Armed timers: deadline, subject, key.
     pub timers: Vec<(i64, u32, i64)>,
@@ -98,6 +106,9 @@ pub struct Engine {
     subjects: Vec<Subject>,
     subject_ids: HashMap<Box<str>, u32>,
     user_accounts: HashMap<Box<str>, Box<str>>,
+    /// With `subject account per "key"`: each account's traits and its
+    /// per-key subjects.
+    accounts: HashMap<Box<str>, AccountTraits>,
     symbols: Symbols,
     timers: BinaryHeap<Reverse<(i64, u32, i64)>>,
     seen: HashMap<u64, i64>,
@@ -176,6 +187,7 @@ impl Engine {
             subjects: Vec::new(),
             subject_ids: HashMap::new(),
             user_accounts: HashMap::new(),
+            accounts: HashMap::new(),
             timers: BinaryHeap::new(),
             seen: HashMap::new(),
             seen_order: VecDeque::new(),
@@ -462,6 +474,9 @@ impl Engine {
             InputKind::Track { event, props } => {
                 self.summary.events += 1;
                 let s = self.subject_index(&account);
+                if let Some(owner) = &input.account {
+                    self.join_account(owner, s);
+                }
                 let cause = Cause::Event {
                     event,
                     message_id: input.message_id,
@@ -474,12 +489,25 @@ impl Engine {
                 if let Some(user) = user {
                     self.user_accounts.insert(user, account.clone());
                 }
-                let s = self.subject_index(&account);
                 let cause = Cause::Traits {
                     message_id: input.message_id,
                     line,
                 };
-                self.on_traits(s, &values, t, &cause, sink);
+                if self.program.subject_per.is_some() {
+                    // The account's traits belong to all its lifecycles.
+                    let entry = self.accounts.entry(account.clone()).or_default();
+                    for (index, value) in &values {
+                        entry.values.retain(|(i, _)| i != index);
+                        entry.values.push((*index, *value));
+                    }
+                    let subjects = entry.subjects.clone();
+                    for s in subjects {
+                        self.on_traits(s, &values, t, &cause, sink);
+                    }
+                } else {
+                    let s = self.subject_index(&account);
+                    self.on_traits(s, &values, t, &cause, sink);
+                }
             }
             InputKind::Manual {
                 to,
@@ -542,6 +570,22 @@ impl Engine {
     fn observe(&self, point: Observation, s: u32, t: i64, sink: &mut dyn Sink) {
         if sink.wants_observations() {
             sink.observe(point, &self.frame(s, t), &Names(&self.subjects));
+        }
+    }
+
+    /// Links a per-key subject to its account the first time it is seen,
+    /// giving it the account's traits.
+    fn join_account(&mut self, account: &str, s: u32) {
+        let program = self.program.clone();
+        let entry = self.accounts.entry(account.into()).or_default();
+        if entry.subjects.contains(&s) {
+            return;
+        }
+        entry.subjects.push(s);
+        let subject = &mut self.subjects[s as usize];
+        for (index, value) in &entry.values {
+            let def = &program.traits[*index as usize];
+            subject.set(program.layout.trait_base + index, value.or(def.default));
         }
     }
 
@@ -1363,6 +1407,16 @@ impl Engine {
                 _ => None,
             }
         };
+        // A level rule's condition can hold for many events in a row: what
+        // blocks it is recorded once, not at every event.
+        if rule.trigger == Trigger::When {
+            match blocked {
+                Some((Status::HeldOut, _)) if history.first != NEVER => return,
+                Some((Status::HeldOut, _)) => self.subjects[s as usize].rules[r as usize].first = t,
+                Some(_) => return,
+                None => {}
+            }
+        }
         let mut fired = false;
         for a in 0..rule.actions.len() as u32 {
             let key = self.idempotency_key(s, &rule.name, a, cause);
@@ -1798,6 +1852,12 @@ impl Engine {
             .map(|(u, a)| (u.clone(), a.clone()))
             .collect();
         user_accounts.sort();
+        let mut accounts: Vec<(Box<str>, AccountTraits)> = self
+            .accounts
+            .iter()
+            .map(|(a, t)| (a.clone(), t.clone()))
+            .collect();
+        accounts.sort_by(|a, b| a.0.cmp(&b.0));
         let mut timers: Vec<(i64, u32, i64)> = self.timers.iter().map(|Reverse(t)| *t).collect();
         timers.sort_unstable();
         let mut pending: Vec<Pending> = self.pending.iter().map(|Reverse(p)| p.clone()).collect();
@@ -1806,6 +1866,7 @@ impl Engine {
             config: self.config,
             subjects: self.subjects.clone(),
             user_accounts,
+            accounts,
             symbols: self.symbols.clone(),
             timers,
             seen_messages: self.seen_order.clone(),
@@ -1838,6 +1899,7 @@ impl Engine {
             subjects: state.subjects,
             subject_ids,
             user_accounts: state.user_accounts.into_iter().collect(),
+            accounts: state.accounts.into_iter().collect(),
             symbols: state.symbols,
             timers: state.timers.into_iter().map(Reverse).collect(),
             seen,
@@ -1946,6 +2008,8 @@ mod pending_input {
 
     #[derive(Serialize, Deserialize)]
     struct Stored {
+        #[serde(default)]
+        owner: Option<String>,
         account: Option<String>,
         user: Option<String>,
         message_id: Option<String>,
@@ -1979,6 +2043,7 @@ mod pending_input {
             }
         };
         Stored {
+            owner: input.account.as_deref().map(str::to_string),
             account,
             user,
             message_id: input.message_id.as_deref().map(str::to_string),
@@ -2030,6 +2095,7 @@ mod pending_input {
             (None, None) => return Err(D::Error::custom("pending input without subject")),
         };
         Ok(Input {
+            account: stored.owner.map(Into::into),
             subject,
             message_id: stored.message_id.map(Into::into),
             time: stored.time,

@@ -151,6 +151,9 @@ pub enum InputKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
     pub subject: SubjectRef,
+    /// With `subject account per "key"`: the account a per-key subject
+    /// belongs to (its traits are the account's).
+    pub account: Option<Box<str>>,
     pub message_id: Option<std::sync::Arc<str>>,
     pub time: i64,
     pub kind: InputKind,
@@ -369,6 +372,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 return Err(Rejected::UnknownEvent(name.into_owned()));
             };
             let per = per_key(call.properties)?;
+            let owner = per.as_ref().and(account.as_deref()).map(Box::from);
             let subject = subject_of(account, per)?;
             let def = &program.events[event as usize];
             let mut props: Props = SmallVec::new();
@@ -398,6 +402,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 }
             }
             Ok(Input {
+                account: owner,
                 subject,
                 message_id,
                 time,
@@ -441,6 +446,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 None
             };
             Ok(Input {
+                account: None,
                 subject,
                 message_id,
                 time,
@@ -479,6 +485,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 }
             };
             Ok(Input {
+                account: None,
                 subject,
                 message_id,
                 time,

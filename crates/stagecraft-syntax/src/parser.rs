@@ -1047,18 +1047,6 @@ impl Lower {
                 _ => {}
             }
         }
-        // `after 14d in stage backward`: the grammar's optional stage name
-        // takes the option word. A transition's timer never names a stage, so
-        // the word is the option.
-        if let Some(Trigger::AfterInStage { stage, .. }) = &mut trigger {
-            if backward.is_none()
-                && stage
-                    .as_ref()
-                    .is_some_and(|s| matches!(s.name.as_str(), "backward" | "reactivation"))
-            {
-                backward = stage.take().map(|s| s.span);
-            }
-        }
         TransitionDecl {
             from,
             to: to.unwrap_or_else(|| missing_ident(span)),
@@ -1925,5 +1913,34 @@ mod tests {
         let playbook = parse(source).expect("parses");
         let span = playbook.items[1].span();
         assert_eq!(&source[span.start..span.end], "transition a -> b on \"E\"");
+    }
+}
+
+#[cfg(test)]
+mod after_in_stage_tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_timer_does_not_swallow_the_next_word() {
+        let source = "playbook \"p\" { language 1 }\nstages { a initial, b }\n\
+            transition b -> a after 30d in stage backward\n\
+            transition a -> b after 3d in stage\n\
+            rule r after 2d in stage a once { send email \"x\" }\n";
+        let playbook = parse(source).expect("parses as a whole");
+        let Item::Transition(first) = &playbook.items[1] else {
+            panic!("a transition")
+        };
+        assert!(first.backward.is_some());
+        assert!(matches!(
+            first.trigger,
+            Trigger::AfterInStage { stage: None, .. }
+        ));
+        let Item::Rule(rule) = &playbook.items[3] else {
+            panic!("a rule")
+        };
+        assert!(rule.options.once.is_some());
+        assert!(
+            matches!(&rule.trigger, Trigger::AfterInStage { stage: Some(s), .. } if s.name == "a")
+        );
     }
 }
