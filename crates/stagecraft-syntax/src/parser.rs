@@ -39,7 +39,7 @@ pub fn parse(source: &str) -> Result<Playbook, Vec<SyntaxError>> {
         Ok(mut pairs) => {
             let file = pairs.next().map(|p| (p.as_span(), p.into_inner()));
             let Some((file_span, inner)) = file else {
-                return Err(vec![unexpected_end(source, &tokens)]);
+                return Err(vec![unexpected_end(source)]);
             };
             let mut lower = Lower {
                 base: 0,
@@ -63,7 +63,7 @@ pub fn parse(source: &str) -> Result<Playbook, Vec<SyntaxError>> {
                     items,
                     span: file_span.into(),
                 }),
-                None => Err(vec![unexpected_end(source, &tokens)]),
+                None => Err(vec![unexpected_end(source)]),
             }
         }
         Err(_) => parse_in_pieces(source, &tokens),
@@ -89,19 +89,15 @@ fn token_errors(source: &str, tokens: &[Token]) -> Vec<SyntaxError> {
     errors
 }
 
-fn unexpected_end(source: &str, tokens: &[Token]) -> SyntaxError {
+fn unexpected_end(source: &str) -> SyntaxError {
     let end = source.len();
     SyntaxError::Unexpected {
         expected: "a playbook header".into(),
         found: "the end of the file".into(),
         help: "a playbook starts with `playbook \"name\" { language 1; subject account }`".into(),
         span: Span::new(end, end),
-        label: found_label(tokens),
+        label: "here".into(),
     }
-}
-
-fn found_label(_tokens: &[Token]) -> String {
-    "here".into()
 }
 
 const ITEM_KEYWORDS: &[&str] = &[
@@ -187,7 +183,7 @@ fn parse_in_pieces(source: &str, tokens: &[Token]) -> Result<Playbook, Vec<Synta
             Rule::item_entry
         };
         if index == 0 && piece.trim().is_empty() {
-            errors.push(unexpected_end(source, tokens));
+            errors.push(unexpected_end(source));
             continue;
         }
         match PestParser::parse(rule, piece) {
@@ -214,7 +210,7 @@ fn parse_in_pieces(source: &str, tokens: &[Token]) -> Result<Playbook, Vec<Synta
             items,
             span: Span::new(0, source.len()),
         }),
-        _ if errors.is_empty() => Err(vec![unexpected_end(source, tokens)]),
+        _ if errors.is_empty() => Err(vec![unexpected_end(source)]),
         _ => Err(errors),
     }
 }
