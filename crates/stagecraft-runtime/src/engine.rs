@@ -122,6 +122,9 @@ pub struct Engine {
     seq: u64,
     summary: Summary,
     zones: HashMap<i64, chrono_tz::Tz>,
+    /// The subject and time of the last first event: its initial stage
+    /// counts as entered for that input's cascade.
+    entered_now: Option<(u32, i64)>,
 }
 
 struct Names<'a>(&'a [Subject]);
@@ -198,6 +201,7 @@ impl Engine {
             seq: 0,
             summary: Summary::default(),
             zones: HashMap::new(),
+            entered_now: None,
         }
     }
 
@@ -473,10 +477,14 @@ impl Engine {
         match input.kind {
             InputKind::Track { event, props } => {
                 self.summary.events += 1;
-                let s = self.subject_index(&account);
-                if let Some(owner) = &input.account {
-                    self.join_account(owner, s);
-                }
+                let s = match &input.per {
+                    Some(per) => {
+                        let s = self.subject_index(&format!("{account}/{per}"));
+                        self.join_account(&account, s);
+                        s
+                    }
+                    None => self.subject_index(&account),
+                };
                 let cause = Cause::Event {
                     event,
                     message_id: input.message_id,
@@ -611,6 +619,7 @@ impl Engine {
         let program = self.program.clone();
         let layout = program.layout;
         let initial = program.initial_stage();
+        self.entered_now = Some((s, t));
         {
             let subject = &mut self.subjects[s as usize];
             subject.entered = true;
@@ -1088,6 +1097,10 @@ impl Engine {
                 subject.set(i, None);
             }
         }
+        // Conditions of timer-triggered rules and transitions see metrics and
+        // scores at the timer's time; edges keep comparing event to event.
+        self.refresh_metrics(s, due, &cause, sink);
+        self.compute_scores(s, due, &cause, sink);
         self.observe(
             Observation::Evaluated {
                 subject: s,
@@ -1138,6 +1151,9 @@ impl Engine {
         let program = self.program.clone();
         let index = self.compiled.index.clone();
         let mut entered: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
+        if self.entered_now == Some((s, t)) {
+            entered.push(program.initial_stage());
+        }
         loop {
             let stage = self.subjects[s as usize].stage(&program);
             let Some((members, list)) = index.stage_guards.get(stage as usize) else {
@@ -1911,6 +1927,7 @@ impl Engine {
             seq: state.seq,
             summary: state.summary,
             zones: HashMap::new(),
+            entered_now: None,
         }
     }
 
@@ -2009,7 +2026,7 @@ mod pending_input {
     #[derive(Serialize, Deserialize)]
     struct Stored {
         #[serde(default)]
-        owner: Option<String>,
+        per: Option<String>,
         account: Option<String>,
         user: Option<String>,
         message_id: Option<String>,
@@ -2043,7 +2060,7 @@ mod pending_input {
             }
         };
         Stored {
-            owner: input.account.as_deref().map(str::to_string),
+            per: input.per.as_deref().map(str::to_string),
             account,
             user,
             message_id: input.message_id.as_deref().map(str::to_string),
@@ -2095,7 +2112,7 @@ mod pending_input {
             (None, None) => return Err(D::Error::custom("pending input without subject")),
         };
         Ok(Input {
-            account: stored.owner.map(Into::into),
+            per: stored.per.map(Into::into),
             subject,
             message_id: stored.message_id.map(Into::into),
             time: stored.time,

@@ -151,9 +151,9 @@ pub enum InputKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
     pub subject: SubjectRef,
-    /// With `subject account per "key"`: the account a per-key subject
-    /// belongs to (its traits are the account's).
-    pub account: Option<Box<str>>,
+    /// With `subject account per "key"`: the value of the key; the subject
+    /// is the account's lifecycle for that value (`a42/analytics`).
+    pub per: Option<Box<str>>,
     pub message_id: Option<std::sync::Arc<str>>,
     pub time: i64,
     pub kind: InputKind,
@@ -342,19 +342,14 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
         })?;
         Ok(Some(value.into_owned()))
     };
-    let subject_of = |account: Option<Cow<str>>,
-                      per: Option<String>|
-     -> Result<SubjectRef, Rejected> {
-        match (account, per) {
-            (Some(a), Some(p)) => Ok(SubjectRef::Account(format!("{a}/{p}").into())),
-            (Some(a), None) => Ok(SubjectRef::Account(a.as_ref().into())),
-            (None, _) => match &user {
-                Some(u) if program.subject_per.is_none() => Ok(SubjectRef::User(u.as_ref().into())),
-                _ => Err(dead(
-                    "missing_subject",
-                    "no `groupId` or `context.groupId` (and no user linked to an account)",
-                )),
-            },
+    let subject_of = |account: Option<Cow<str>>| -> Result<SubjectRef, Rejected> {
+        match (account, &user) {
+            (Some(a), _) => Ok(SubjectRef::Account(a.as_ref().into())),
+            (None, Some(u)) => Ok(SubjectRef::User(u.as_ref().into())),
+            (None, None) => Err(dead(
+                "missing_subject",
+                "no `groupId`, `context.groupId`, `userId` or `anonymousId`",
+            )),
         }
     };
 
@@ -372,8 +367,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 return Err(Rejected::UnknownEvent(name.into_owned()));
             };
             let per = per_key(call.properties)?;
-            let owner = per.as_ref().and(account.as_deref()).map(Box::from);
-            let subject = subject_of(account, per)?;
+            let subject = subject_of(account)?;
             let def = &program.events[event as usize];
             let mut props: Props = SmallVec::new();
             if !def.props.is_empty() {
@@ -402,7 +396,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 }
             }
             Ok(Input {
-                account: owner,
+                per: per.map(Box::from),
                 subject,
                 message_id,
                 time,
@@ -446,7 +440,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 None
             };
             Ok(Input {
-                account: None,
+                per: None,
                 subject,
                 message_id,
                 time,
@@ -485,7 +479,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 }
             };
             Ok(Input {
-                account: None,
+                per: None,
                 subject,
                 message_id,
                 time,
