@@ -1,0 +1,293 @@
+//! Compilation of a whole plan into one JIT module.
+
+use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError};
+use stagecraft_ir::{EvalPlan, Expr, ExprId, ListId};
+
+use crate::code::CompiledCode;
+use crate::error::JitError;
+use crate::helpers;
+use crate::lower::{frame_params, ExprLowering, FrameParams, HelperIds};
+
+/// A defined function and the frame length it needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Defined {
+    pub(crate) id: FuncId,
+    pub(crate) min_frame_len: usize,
+}
+
+/// The functions of a compiled plan, before their addresses are known.
+#[derive(Debug)]
+pub(crate) struct CompiledPlan {
+    pub(crate) code: CompiledCode,
+    /// Per expression id: its function, or `None` when it is evaluated only
+    /// as part of guard lists.
+    pub(crate) exprs: Vec<Option<Defined>>,
+    /// Per list id.
+    pub(crate) lists: Vec<Defined>,
+}
+
+/// Compiles every guard list into one function, and every expression that
+/// no list refers to into its own function, then finalizes the module.
+pub(crate) fn compile_plan(plan: &EvalPlan) -> Result<CompiledPlan, JitError> {
+    let mut jit_builder =
+        JITBuilder::with_isa(native_isa()?, cranelift_module::default_libcall_names());
+    for helper in helpers::all() {
+        jit_builder.symbol(helper.symbol, helper.address);
+    }
+    // Owned from the start, so the memory is freed on every error path too.
+    let mut code = CompiledCode::new(JITModule::new(jit_builder));
+
+    let in_lists = referenced_by_lists(plan);
+    let mut compiler = FunctionCompiler::new(code.module_mut())?;
+    let mut exprs = Vec::with_capacity(plan.exprs.len());
+    for (id, expr) in (0..).zip(&plan.exprs) {
+        let defined = if in_lists.get(id as usize).copied().unwrap_or(false) {
+            None
+        } else {
+            Some(compiler.define_expr(id, expr)?)
+        };
+        exprs.push(defined);
+    }
+    let mut lists = Vec::with_capacity(plan.lists.len());
+    for (list_id, ids) in (0..).zip(&plan.lists) {
+        // `u32::MAX` is the native "no match" answer, so it is no position.
+        if u32::try_from(ids.len()).map_or(true, |len| len == u32::MAX) {
+            return Err(JitError::ListTooLong(list_id));
+        }
+        lists.push(compiler.define_list(list_id, plan, ids)?);
+    }
+    code.finalize()?;
+    Ok(CompiledPlan { code, exprs, lists })
+}
+
+/// Which expressions appear in some guard list.
+fn referenced_by_lists(plan: &EvalPlan) -> Vec<bool> {
+    let mut referenced = vec![false; plan.exprs.len()];
+    for id in plan.lists.iter().flatten() {
+        if let Some(flag) = referenced.get_mut(*id as usize) {
+            *flag = true;
+        }
+    }
+    referenced
+}
+
+fn native_isa() -> Result<OwnedTargetIsa, JitError> {
+    let mut flags = settings::builder();
+    let settings = [
+        ("opt_level", "speed"),
+        // cranelift-jit needs non-PIC code; long-range calls to the helpers
+        // avoid relocation range limits (see the crate notes).
+        ("is_pic", "false"),
+        ("use_colocated_libcalls", "false"),
+        // The verifier catches lowering bugs in tests; release builds skip
+        // it for compile speed.
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+    ];
+    for (setting, value) in settings {
+        flags
+            .set(setting, value)
+            .map_err(|source| JitError::Setting { setting, source })?;
+    }
+    let isa_builder = cranelift_native::builder()
+        .map_err(|reason| JitError::UnsupportedHost(reason.to_owned()))?;
+    isa_builder
+        .finish(settings::Flags::new(flags))
+        .map_err(JitError::Isa)
+}
+
+/// Defines functions in a module, reusing its contexts between functions.
+struct FunctionCompiler<'m> {
+    module: &'m mut JITModule,
+    context: Context,
+    builder_context: FunctionBuilderContext,
+    helpers: HelperIds,
+    expr_signature: Signature,
+    list_signature: Signature,
+}
+
+impl<'m> FunctionCompiler<'m> {
+    fn new(module: &'m mut JITModule) -> Result<Self, JitError> {
+        let pointer_type = module.target_config().pointer_type();
+        let mut expr_signature = module.make_signature();
+        expr_signature.params.extend(frame_params(pointer_type));
+        expr_signature.returns.push(AbiParam::new(types::I8));
+        let mut list_signature = module.make_signature();
+        list_signature.params.extend(frame_params(pointer_type));
+        list_signature.returns.push(AbiParam::new(types::I32));
+
+        let mut binary = module.make_signature();
+        binary.params.extend([
+            AbiParam::new(types::I64),
+            AbiParam::new(types::I64),
+            AbiParam::new(pointer_type),
+        ]);
+        binary.returns.push(AbiParam::new(types::I8));
+        let mut unary = module.make_signature();
+        unary.params.push(AbiParam::new(types::I64));
+        unary.returns.push(AbiParam::new(types::I64));
+        let mut import = |symbol: &str, signature: &Signature| {
+            module
+                .declare_function(symbol, Linkage::Import, signature)
+                .map_err(|source| codegen_error(symbol, Box::new(source)))
+        };
+        let helpers = HelperIds {
+            decimal_mul: import(helpers::DECIMAL_MUL, &binary)?,
+            decimal_div: import(helpers::DECIMAL_DIV, &binary)?,
+            decimal_div_int: import(helpers::DECIMAL_DIV_INT, &binary)?,
+            decimal_round: import(helpers::DECIMAL_ROUND, &unary)?,
+        };
+        Ok(FunctionCompiler {
+            context: module.make_context(),
+            module,
+            builder_context: FunctionBuilderContext::new(),
+            helpers,
+            expr_signature,
+            list_signature,
+        })
+    }
+
+    /// `(values, present, now, out) -> status`, storing the payload to `out`.
+    fn define_expr(&mut self, expr_id: ExprId, expr: &Expr) -> Result<Defined, JitError> {
+        self.context.func.signature = self.expr_signature.clone();
+        let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+        let (frame, out) = enter(&mut builder);
+        let mut lowering = ExprLowering::new(&mut builder, self.module, self.helpers, frame);
+        let lowered = lowering
+            .lower(expr)
+            .map_err(|reason| JitError::Unsupported {
+                expr: expr_id,
+                reason,
+            })?;
+        let status = lowering.status_value(lowered);
+        let payload = lowering.payload(lowered);
+        let min_frame_len = lowering.min_frame_len();
+        builder
+            .ins()
+            .store(MemFlagsData::trusted(), payload, out, 0);
+        builder.ins().return_(&[status]);
+        builder.finalize(self.module.isa().frontend_config());
+
+        let id = self.define(
+            &format!("expression {expr_id}"),
+            &self.expr_signature.clone(),
+        )?;
+        Ok(Defined { id, min_frame_len })
+    }
+
+    /// `(values, present, now, errored) -> position`: evaluates the guards in
+    /// order and returns at the first that is exactly true.
+    fn define_list(
+        &mut self,
+        list_id: ListId,
+        plan: &EvalPlan,
+        ids: &[ExprId],
+    ) -> Result<Defined, JitError> {
+        self.context.func.signature = self.list_signature.clone();
+        let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+        let (frame, errored_out) = enter(&mut builder);
+        let exit = builder.create_block();
+        let exit_position = builder.append_block_param(exit, types::I32);
+        let exit_errored = builder.append_block_param(exit, types::I8);
+
+        let mut lowering = ExprLowering::new(&mut builder, self.module, self.helpers, frame);
+        let mut errored = lowering.builder.ins().iconst(types::I8, 0);
+        for (position, expr_id) in (0u32..).zip(ids) {
+            // An id outside the plan evaluates to missing in the
+            // interpreter: it never matches nor errors, so it needs no code.
+            let Some(guard) = plan.exprs.get(*expr_id as usize) else {
+                continue;
+            };
+            let lowered = lowering
+                .lower(guard)
+                .map_err(|reason| JitError::Unsupported {
+                    expr: *expr_id,
+                    reason,
+                })?;
+            let matched = lowering.is_exactly(lowered, 1);
+            let guard_errored = lowering.is_error(lowered);
+            let errored_after = lowering.builder.ins().bor(errored, guard_errored);
+            let position = lowering
+                .builder
+                .ins()
+                .iconst(types::I32, i64::from(position));
+            let next = lowering.builder.create_block();
+            lowering.builder.ins().brif(
+                matched,
+                exit,
+                &[BlockArg::Value(position), BlockArg::Value(errored)],
+                next,
+                &[],
+            );
+            lowering.builder.seal_block(next);
+            lowering.builder.switch_to_block(next);
+            errored = errored_after;
+        }
+        let min_frame_len = lowering.min_frame_len();
+        let no_match = builder.ins().iconst(types::I32, i64::from(u32::MAX));
+        builder
+            .ins()
+            .jump(exit, &[BlockArg::Value(no_match), BlockArg::Value(errored)]);
+        builder.seal_block(exit);
+        builder.switch_to_block(exit);
+        builder
+            .ins()
+            .store(MemFlagsData::trusted(), exit_errored, errored_out, 0);
+        builder.ins().return_(&[exit_position]);
+        builder.finalize(self.module.isa().frontend_config());
+
+        let id = self.define(
+            &format!("guard list {list_id}"),
+            &self.list_signature.clone(),
+        )?;
+        Ok(Defined { id, min_frame_len })
+    }
+
+    /// Compiles the function built in the context.
+    fn define(&mut self, function: &str, signature: &Signature) -> Result<FuncId, JitError> {
+        let defined = self.declare_and_define(signature);
+        self.module.clear_context(&mut self.context);
+        defined.map_err(|source| codegen_error(function, source))
+    }
+
+    fn declare_and_define(&mut self, signature: &Signature) -> Result<FuncId, Box<ModuleError>> {
+        let id = self.module.declare_anonymous_function(signature)?;
+        self.module.define_function(id, &mut self.context)?;
+        Ok(id)
+    }
+}
+
+/// Creates the entry block; returns the frame parameters and the out
+/// pointer.
+fn enter(builder: &mut FunctionBuilder<'_>) -> (FrameParams, cranelift_codegen::ir::Value) {
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let params = builder.block_params(entry);
+    let frame = FrameParams {
+        values: params[0],
+        present: params[1],
+        now: params[2],
+    };
+    (frame, params[3])
+}
+
+fn codegen_error(function: &str, source: Box<ModuleError>) -> JitError {
+    JitError::Codegen {
+        function: function.to_owned(),
+        source,
+    }
+}

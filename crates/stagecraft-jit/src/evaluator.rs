@@ -1,0 +1,136 @@
+//! The JIT backend of the [`Evaluator`] interface.
+
+// Calling JIT-compiled functions.
+#![allow(unsafe_code)]
+
+use std::sync::Arc;
+
+use stagecraft_ir::{EvalPlan, Evaluator, ExprId, FirstMatch, Frame, Interpreter, ListId, Value};
+
+use crate::code::{CompiledCode, ExprFn, ListFn};
+use crate::compile::compile_plan;
+use crate::error::JitError;
+
+/// Evaluates one plan with native code.
+///
+/// Compiled functions read frame slots without bounds checks, so each call
+/// first checks that the frame is long enough for the slots the function
+/// reads; a shorter frame (whose extra slots the interpreter treats as
+/// missing) is evaluated by the interpreter instead. Expressions that appear
+/// in guard lists are compiled into their lists only, and [`Evaluator::eval`]
+/// on one of them runs the interpreter: the runtime evaluates guards through
+/// [`Evaluator::first_true`] and a single guard only to explain a result.
+///
+/// Cloning shares the compiled code, which is freed when the last clone is
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct JitEvaluator {
+    exprs: Vec<Option<Native<ExprFn>>>,
+    lists: Vec<Native<ListFn>>,
+    interpreter: Arc<Interpreter>,
+    /// Keeps the code the function pointers point into alive.
+    _code: Arc<CompiledCode>,
+}
+
+/// A compiled function and the frame length it needs.
+#[derive(Debug, Clone, Copy)]
+struct Native<F> {
+    function: F,
+    min_frame_len: usize,
+}
+
+impl<F> Native<F> {
+    fn accepts(&self, frame: &Frame) -> bool {
+        frame.values.len() >= self.min_frame_len && frame.present.len() >= self.min_frame_len
+    }
+}
+
+impl JitEvaluator {
+    /// Compiles every guard list and standalone expression of `plan` into
+    /// one finalized module.
+    pub fn compile(plan: &EvalPlan) -> Result<JitEvaluator, JitError> {
+        let compiled = compile_plan(plan)?;
+        let mut code = compiled.code;
+        let exprs = compiled
+            .exprs
+            .into_iter()
+            .map(|defined| {
+                defined.map(|defined| Native {
+                    function: code.expr_fn(defined.id),
+                    min_frame_len: defined.min_frame_len,
+                })
+            })
+            .collect();
+        let lists = compiled
+            .lists
+            .into_iter()
+            .map(|defined| Native {
+                function: code.list_fn(defined.id),
+                min_frame_len: defined.min_frame_len,
+            })
+            .collect();
+        Ok(JitEvaluator {
+            exprs,
+            lists,
+            interpreter: Arc::new(Interpreter::new(plan.clone())),
+            _code: Arc::new(code),
+        })
+    }
+}
+
+// Inlinable, so that callers holding a concrete `JitEvaluator` pay no
+// extra call and keep the result in registers.
+impl Evaluator for JitEvaluator {
+    #[inline]
+    fn eval(&self, id: ExprId, frame: &Frame) -> Value {
+        match self.exprs.get(id as usize) {
+            Some(Some(native)) if native.accepts(frame) => {
+                let mut payload = 0;
+                // SAFETY: the function was compiled for the `ExprFn`
+                // signature and its code lives as long as `self._code`. It
+                // reads slots below `min_frame_len` of `values` and
+                // `present`, which `accepts` checked are in bounds, and
+                // writes one i64 to `payload`. It cannot unwind: helpers it
+                // calls never panic.
+                let status = unsafe {
+                    (native.function)(
+                        frame.values.as_ptr(),
+                        frame.present.as_ptr(),
+                        frame.now,
+                        &mut payload,
+                    )
+                };
+                Value::decode(status, payload)
+            }
+            _ => self.interpreter.eval(id, frame),
+        }
+    }
+
+    #[inline]
+    fn first_true(&self, list: ListId, frame: &Frame) -> FirstMatch {
+        match self.lists.get(list as usize) {
+            Some(native) if native.accepts(frame) => {
+                let mut errored = 0;
+                // SAFETY: as in `eval`, for the `ListFn` signature; it writes
+                // one byte to `errored`.
+                let position = unsafe {
+                    (native.function)(
+                        frame.values.as_ptr(),
+                        frame.present.as_ptr(),
+                        frame.now,
+                        &mut errored,
+                    )
+                };
+                FirstMatch {
+                    matched: (position != u32::MAX).then_some(position),
+                    errored: errored != 0,
+                }
+            }
+            _ => self.interpreter.first_true(list, frame),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "jit"
+    }
+}

@@ -1,0 +1,701 @@
+//! Lowering of [`Expr`] trees to Cranelift IR.
+//!
+//! Every expression lowers to a pair: a status (`i8`, the codes of
+//! [`Value::encode`](stagecraft_ir::Value::encode): 0 value, 1 missing, 2
+//! overflow, 3 division by zero) and an `i64` payload that is meaningful only
+//! when the status is 0. Statuses known at compile time stay constants, so an
+//! operator over constants and `now` emits no status code at all.
+//!
+//! The code is straight-line except for `and`/`or`, which branch around their
+//! right operand when the left one decides. Operations that could trap in
+//! hardware (division by zero, `i64::MIN / -1`) get a safe divisor and report
+//! the error through the status instead.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, types, AbiParam, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
+};
+use cranelift_frontend::FunctionBuilder;
+use cranelift_module::{FuncId, Module};
+use stagecraft_ir::decimal::SCALE;
+use stagecraft_ir::{ArithOp, Builtin, CmpOp, EvalError, Expr, Slot};
+
+use crate::error::Unsupported;
+
+const STATUS_MISSING: u8 = stagecraft_ir::value::STATUS_MISSING;
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// Bytes in one frame value.
+const VALUE_SIZE: i64 = 8;
+
+/// The helpers of [`crate::helpers`], declared in the module being built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HelperIds {
+    pub(crate) decimal_mul: FuncId,
+    pub(crate) decimal_div: FuncId,
+    pub(crate) decimal_div_int: FuncId,
+    pub(crate) decimal_round: FuncId,
+}
+
+/// Whether a result is a value, missing or an error, when compile time
+/// already knows.
+#[derive(Debug, Clone, Copy)]
+enum Status {
+    Known(u8),
+    Dynamic(ir::Value),
+}
+
+const VALUE: Status = Status::Known(stagecraft_ir::value::STATUS_VALUE);
+
+/// A lowered expression: its status and payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lowered {
+    status: Status,
+    payload: ir::Value,
+}
+
+/// The frame parameters shared by every compiled function.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameParams {
+    pub(crate) values: ir::Value,
+    pub(crate) present: ir::Value,
+    pub(crate) now: ir::Value,
+}
+
+/// Lowers expressions into the function under construction.
+pub(crate) struct ExprLowering<'a, 'f, M: Module> {
+    pub(crate) builder: &'a mut FunctionBuilder<'f>,
+    module: &'a mut M,
+    helpers: HelperIds,
+    frame: FrameParams,
+    /// Where fallible helpers write their payload; created on first use.
+    helper_out_slot: Option<ir::StackSlot>,
+    /// Helpers already imported into this function.
+    imported: Vec<(FuncId, ir::FuncRef)>,
+    /// One past the highest slot read: the frame length the function needs.
+    min_frame_len: usize,
+}
+
+impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
+    pub(crate) fn new(
+        builder: &'a mut FunctionBuilder<'f>,
+        module: &'a mut M,
+        helpers: HelperIds,
+        frame: FrameParams,
+    ) -> Self {
+        ExprLowering {
+            builder,
+            module,
+            helpers,
+            frame,
+            helper_out_slot: None,
+            imported: Vec::new(),
+            min_frame_len: 0,
+        }
+    }
+
+    pub(crate) fn min_frame_len(&self) -> usize {
+        self.min_frame_len
+    }
+
+    pub(crate) fn lower(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
+        Ok(match expr {
+            Expr::Const(value) => self.constant(*value),
+            Expr::Load(slot) => self.load(*slot)?,
+            Expr::Now => Lowered {
+                status: VALUE,
+                payload: self.frame.now,
+            },
+            Expr::Neg(operand) => {
+                let operand = self.lower(operand)?;
+                let x = operand.payload;
+                let is_min = self.builder.ins().icmp_imm_s(IntCC::Equal, x, i64::MIN);
+                let failure = self.failure_if(is_min, EvalError::Overflow);
+                let payload = self.builder.ins().ineg(x);
+                self.fallible(operand.status, failure, payload)
+            }
+            Expr::Not(operand) => {
+                let operand = self.lower(operand)?;
+                let is_zero = self
+                    .builder
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, operand.payload, 0);
+                Lowered {
+                    status: operand.status,
+                    payload: self.widen_bool(is_zero),
+                }
+            }
+            Expr::Arith(op, left, right) => {
+                let left = self.lower(left)?;
+                let right = self.lower(right)?;
+                self.arith(*op, left, right)
+            }
+            Expr::Cmp(op, left, right) => {
+                let left = self.lower(left)?;
+                let right = self.lower(right)?;
+                let holds = self
+                    .builder
+                    .ins()
+                    .icmp(int_cc(*op), left.payload, right.payload);
+                let status = self.combine(left.status, right.status);
+                Lowered {
+                    status,
+                    payload: self.widen_bool(holds),
+                }
+            }
+            Expr::And(left, right) => self.short_circuit(Junction::And, left, right)?,
+            Expr::Or(left, right) => self.short_circuit(Junction::Or, left, right)?,
+            Expr::IsSet(operand) => {
+                let operand = self.lower(operand)?;
+                self.is_set(operand)
+            }
+            Expr::Call(builtin, args) => self.call(*builtin, args)?,
+            Expr::Since { ts, fallback } => self.since(*ts, *fallback)?,
+            Expr::Crosses {
+                below,
+                value,
+                prev,
+                threshold,
+            } => {
+                let value = self.lower(value)?;
+                let threshold = self.lower(threshold)?;
+                let before = self.load(*prev)?;
+                // Below: was at or above, is now under; above: the mirror.
+                let (before_cc, after_cc) = if *below {
+                    (IntCC::SignedGreaterThanOrEqual, IntCC::SignedLessThan)
+                } else {
+                    (IntCC::SignedLessThanOrEqual, IntCC::SignedGreaterThan)
+                };
+                let crossed = self.compare(before_cc, before, threshold);
+                let after = self.compare(after_cc, value, threshold);
+                self.junction_of(Junction::And, crossed, after)
+            }
+        })
+    }
+
+    /// `1` exactly when `lowered` is the value `expected`, as an `i8`.
+    pub(crate) fn is_exactly(&mut self, lowered: Lowered, expected: i64) -> ir::Value {
+        let status = match lowered.status {
+            Status::Known(0) => None,
+            Status::Known(_) => return self.builder.ins().iconst(types::I8, 0),
+            Status::Dynamic(status) => Some(status),
+        };
+        let equal = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::Equal, lowered.payload, expected);
+        match status {
+            None => equal,
+            Some(status) => {
+                let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
+                self.builder.ins().band(is_value, equal)
+            }
+        }
+    }
+
+    /// `1` when `lowered` is an error, as an `i8`.
+    pub(crate) fn is_error(&mut self, lowered: Lowered) -> ir::Value {
+        match lowered.status {
+            Status::Known(code) => {
+                let is_error = code > STATUS_MISSING;
+                self.builder.ins().iconst(types::I8, i64::from(is_error))
+            }
+            Status::Dynamic(status) => self.builder.ins().icmp_imm_s(
+                IntCC::UnsignedGreaterThan,
+                status,
+                i64::from(STATUS_MISSING),
+            ),
+        }
+    }
+
+    pub(crate) fn status_value(&mut self, lowered: Lowered) -> ir::Value {
+        self.materialize(lowered.status)
+    }
+
+    pub(crate) fn payload(&self, lowered: Lowered) -> ir::Value {
+        lowered.payload
+    }
+
+    fn constant(&mut self, value: i64) -> Lowered {
+        Lowered {
+            status: VALUE,
+            payload: self.builder.ins().iconst(types::I64, value),
+        }
+    }
+
+    fn missing(&mut self) -> Lowered {
+        Lowered {
+            status: Status::Known(STATUS_MISSING),
+            payload: self.builder.ins().iconst(types::I64, 0),
+        }
+    }
+
+    /// Loads a slot; callers guarantee the frame holds at least
+    /// `min_frame_len` slots, so loads never go out of bounds.
+    fn load(&mut self, slot: Slot) -> Result<Lowered, Unsupported> {
+        let (present, value) = self.load_raw(slot)?;
+        let is_missing = self.builder.ins().icmp_imm_s(IntCC::Equal, present, 0);
+        // `icmp` yields 1 for missing, which is exactly the missing status.
+        Ok(Lowered {
+            status: Status::Dynamic(is_missing),
+            payload: value,
+        })
+    }
+
+    /// The presence byte and the value of a slot.
+    fn load_raw(&mut self, slot: Slot) -> Result<(ir::Value, ir::Value), Unsupported> {
+        let value_offset = i64::from(slot)
+            .checked_mul(VALUE_SIZE)
+            .and_then(|offset| i32::try_from(offset).ok())
+            .ok_or(Unsupported::SlotTooHigh(slot))?;
+        let present_offset = i32::try_from(slot).map_err(|_| Unsupported::SlotTooHigh(slot))?;
+        let needed = usize::try_from(slot)
+            .ok()
+            .and_then(|slot| slot.checked_add(1))
+            .ok_or(Unsupported::SlotTooHigh(slot))?;
+        self.min_frame_len = self.min_frame_len.max(needed);
+        // The frame is borrowed immutably for the whole call and its length
+        // is checked before the call, so loads neither trap nor see writes.
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        let present = self
+            .builder
+            .ins()
+            .load(types::I8, flags, self.frame.present, present_offset);
+        let value = self
+            .builder
+            .ins()
+            .load(types::I64, flags, self.frame.values, value_offset);
+        Ok((present, value))
+    }
+
+    fn materialize(&mut self, status: Status) -> ir::Value {
+        match status {
+            Status::Known(code) => self.builder.ins().iconst(types::I8, i64::from(code)),
+            Status::Dynamic(value) => value,
+        }
+    }
+
+    /// The status of an operation over two operands, as the interpreter's
+    /// `map2`: the left error, else the right error, else missing if either
+    /// is missing, else a value.
+    fn combine(&mut self, left: Status, right: Status) -> Status {
+        match (left, right) {
+            (Status::Known(0), other) | (other, Status::Known(0)) => other,
+            (Status::Known(left), _) if left > STATUS_MISSING => Status::Known(left),
+            (Status::Known(left), Status::Known(right)) => Status::Known(left.max(right)),
+            (left, right) => {
+                let left = self.materialize(left);
+                let right = self.materialize(right);
+                let left_is_error = self.builder.ins().icmp_imm_s(
+                    IntCC::UnsignedGreaterThan,
+                    left,
+                    i64::from(STATUS_MISSING),
+                );
+                // With no left error both are 0 or 1 or the right is an error:
+                // the larger code is the answer.
+                let larger = self.builder.ins().umax(left, right);
+                Status::Dynamic(self.builder.ins().select(left_is_error, left, larger))
+            }
+        }
+    }
+
+    /// The status code `error` when `condition` holds, else 0.
+    fn failure_if(&mut self, condition: ir::Value, error: EvalError) -> ir::Value {
+        let code = self
+            .builder
+            .ins()
+            .iconst(types::I8, i64::from(error.code()));
+        let ok = self.builder.ins().iconst(types::I8, 0);
+        self.builder.ins().select(condition, code, ok)
+    }
+
+    /// An operation whose operands have status `inputs` and that itself
+    /// failed with status code `failure` (0 when it succeeded). The
+    /// operation's own failure counts only when the operands were values.
+    fn fallible(&mut self, inputs: Status, failure: ir::Value, payload: ir::Value) -> Lowered {
+        let status = match inputs {
+            Status::Known(0) => Status::Dynamic(failure),
+            known @ Status::Known(_) => known,
+            Status::Dynamic(inputs) => {
+                Status::Dynamic(self.builder.ins().select(inputs, inputs, failure))
+            }
+        };
+        Lowered { status, payload }
+    }
+
+    fn widen_bool(&mut self, flag: ir::Value) -> ir::Value {
+        self.builder.ins().uextend(types::I64, flag)
+    }
+
+    fn compare(&mut self, cc: IntCC, left: Lowered, right: Lowered) -> Lowered {
+        let holds = self.builder.ins().icmp(cc, left.payload, right.payload);
+        let status = self.combine(left.status, right.status);
+        Lowered {
+            status,
+            payload: self.widen_bool(holds),
+        }
+    }
+
+    /// A two-operand operation that cannot fail.
+    fn total(&mut self, left: Lowered, right: Lowered, payload: ir::Value) -> Lowered {
+        Lowered {
+            status: self.combine(left.status, right.status),
+            payload,
+        }
+    }
+
+    fn arith(&mut self, op: ArithOp, left: Lowered, right: Lowered) -> Lowered {
+        let inputs = self.combine(left.status, right.status);
+        let (x, y) = (left.payload, right.payload);
+        let (payload, failure) = match op {
+            ArithOp::Add => self.with_overflow_flag(|ins| ins.sadd_overflow(x, y)),
+            ArithOp::Sub => self.with_overflow_flag(|ins| ins.ssub_overflow(x, y)),
+            ArithOp::Mul => self.with_overflow_flag(|ins| ins.smul_overflow(x, y)),
+            ArithOp::Div | ArithOp::Rem => self.checked_division(op, x, y),
+            ArithOp::MulDecimal => self.call_fallible_helper(self.helpers.decimal_mul, x, y),
+            ArithOp::DivDecimal => self.call_fallible_helper(self.helpers.decimal_div, x, y),
+            ArithOp::DivDecimalByInt => {
+                self.call_fallible_helper(self.helpers.decimal_div_int, x, y)
+            }
+        };
+        self.fallible(inputs, failure, payload)
+    }
+
+    /// Runs an `*_overflow` instruction; returns its result and the
+    /// overflow status code.
+    fn with_overflow_flag(
+        &mut self,
+        emit: impl FnOnce(cranelift_frontend::FuncInstBuilder<'_, 'f>) -> (ir::Value, ir::Value),
+    ) -> (ir::Value, ir::Value) {
+        let (result, overflowed) = emit(self.builder.ins());
+        let failure = self.failure_if(overflowed, EvalError::Overflow);
+        (result, failure)
+    }
+
+    /// Truncating division or remainder that reports division by zero and
+    /// `i64::MIN / -1` (also for `%`, as `checked_rem` does) instead of
+    /// trapping.
+    fn checked_division(
+        &mut self,
+        op: ArithOp,
+        x: ir::Value,
+        y: ir::Value,
+    ) -> (ir::Value, ir::Value) {
+        let ins = self.builder.ins();
+        let by_zero = ins.icmp_imm_s(IntCC::Equal, y, 0);
+        let x_is_min = self.builder.ins().icmp_imm_s(IntCC::Equal, x, i64::MIN);
+        let y_is_minus_one = self.builder.ins().icmp_imm_s(IntCC::Equal, y, -1);
+        let overflows = self.builder.ins().band(x_is_min, y_is_minus_one);
+        let unsafe_divisor = self.builder.ins().bor(by_zero, overflows);
+        let one = self.builder.ins().iconst(types::I64, 1);
+        let divisor = self.builder.ins().select(unsafe_divisor, one, y);
+        let result = if op == ArithOp::Rem {
+            self.builder.ins().srem(x, divisor)
+        } else {
+            self.builder.ins().sdiv(x, divisor)
+        };
+        let overflow = self.failure_if(overflows, EvalError::Overflow);
+        let division_by_zero = self
+            .builder
+            .ins()
+            .iconst(types::I8, i64::from(EvalError::DivisionByZero.code()));
+        let failure = self
+            .builder
+            .ins()
+            .select(by_zero, division_by_zero, overflow);
+        (result, failure)
+    }
+
+    fn helper_ref(&mut self, helper: FuncId) -> ir::FuncRef {
+        if let Some((_, func_ref)) = self.imported.iter().find(|(id, _)| *id == helper) {
+            return *func_ref;
+        }
+        let func_ref = self.module.declare_func_in_func(helper, self.builder.func);
+        self.imported.push((helper, func_ref));
+        func_ref
+    }
+
+    /// Calls `helper(x, y, out) -> status` and reads the payload back.
+    fn call_fallible_helper(
+        &mut self,
+        helper: FuncId,
+        x: ir::Value,
+        y: ir::Value,
+    ) -> (ir::Value, ir::Value) {
+        let slot = *self.helper_out_slot.get_or_insert_with(|| {
+            self.builder.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                8,
+                3,
+            ))
+        });
+        let pointer_type = self.module.target_config().pointer_type();
+        let out = self.builder.ins().stack_addr(pointer_type, slot, 0);
+        let func_ref = self.helper_ref(helper);
+        let call = self.builder.ins().call(func_ref, &[x, y, out]);
+        let status = self.builder.inst_results(call)[0];
+        // The helper leaves the slot untouched on failure; the payload is
+        // then ignored, so stale contents do no harm.
+        let payload = self
+            .builder
+            .ins()
+            .stack_load(pointer_type, types::I64, slot, 0);
+        (payload, status)
+    }
+
+    fn short_circuit(
+        &mut self,
+        junction: Junction,
+        left: &Expr,
+        right: &Expr,
+    ) -> Result<Lowered, Unsupported> {
+        let left = self.lower(left)?;
+        let decides = self.is_exactly(left, junction.deciding_value());
+        let right_block = self.builder.create_block();
+        let done = self.builder.create_block();
+        let status = self.builder.append_block_param(done, types::I8);
+        let payload = self.builder.append_block_param(done, types::I64);
+
+        let value_status = self.builder.ins().iconst(types::I8, 0);
+        let deciding_payload = self
+            .builder
+            .ins()
+            .iconst(types::I64, junction.deciding_value());
+        self.builder.ins().brif(
+            decides,
+            done,
+            &[
+                BlockArg::Value(value_status),
+                BlockArg::Value(deciding_payload),
+            ],
+            right_block,
+            &[],
+        );
+        self.builder.seal_block(right_block);
+
+        self.builder.switch_to_block(right_block);
+        let right = self.lower(right)?;
+        let result = self.junction_of(junction, left, right);
+        let result_status = self.materialize(result.status);
+        self.builder.ins().jump(
+            done,
+            &[
+                BlockArg::Value(result_status),
+                BlockArg::Value(result.payload),
+            ],
+        );
+        self.builder.seal_block(done);
+
+        self.builder.switch_to_block(done);
+        Ok(Lowered {
+            status: Status::Dynamic(status),
+            payload,
+        })
+    }
+
+    /// Three-valued `and`/`or` of two evaluated operands, as the
+    /// interpreter's `and`/`or`: the deciding value wins from either side;
+    /// otherwise the left error, the right error, missing, or the other
+    /// boolean.
+    fn junction_of(&mut self, junction: Junction, left: Lowered, right: Lowered) -> Lowered {
+        let deciding = junction.deciding_value();
+        let left_decides = self.is_exactly(left, deciding);
+        let right_decides = self.is_exactly(right, deciding);
+        let decided = self.builder.ins().bor(left_decides, right_decides);
+        let status = match self.combine(left.status, right.status) {
+            Status::Known(0) => VALUE,
+            undecided => {
+                let undecided = self.materialize(undecided);
+                let value = self.builder.ins().iconst(types::I8, 0);
+                Status::Dynamic(self.builder.ins().select(decided, value, undecided))
+            }
+        };
+        // Decided: the deciding value; otherwise its opposite.
+        let flag = match junction {
+            Junction::And => self.builder.ins().bxor_imm_s(decided, 1),
+            Junction::Or => decided,
+        };
+        Lowered {
+            status,
+            payload: self.widen_bool(flag),
+        }
+    }
+
+    fn is_set(&mut self, operand: Lowered) -> Lowered {
+        match operand.status {
+            Status::Known(code) if code > STATUS_MISSING => operand,
+            Status::Known(code) => {
+                let set = i64::from(code == 0);
+                Lowered {
+                    status: VALUE,
+                    payload: self.builder.ins().iconst(types::I64, set),
+                }
+            }
+            Status::Dynamic(status) => {
+                let is_error = self.builder.ins().icmp_imm_s(
+                    IntCC::UnsignedGreaterThan,
+                    status,
+                    i64::from(STATUS_MISSING),
+                );
+                let value = self.builder.ins().iconst(types::I8, 0);
+                let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
+                Lowered {
+                    status: Status::Dynamic(self.builder.ins().select(is_error, status, value)),
+                    payload: self.widen_bool(is_value),
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, builtin: Builtin, args: &[Expr]) -> Result<Lowered, Unsupported> {
+        // Like the interpreter: an absent argument is missing, extra ones
+        // are ignored.
+        let arity = match builtin {
+            Builtin::Min | Builtin::Max => 2,
+            Builtin::Clamp => 3,
+            _ => 1,
+        };
+        let mut lowered = Vec::with_capacity(arity);
+        for position in 0..arity {
+            lowered.push(match args.get(position) {
+                Some(arg) => self.lower(arg)?,
+                None => self.missing(),
+            });
+        }
+        let first = lowered[0];
+        let x = first.payload;
+        Ok(match builtin {
+            Builtin::Min => {
+                let payload = self.builder.ins().smin(x, lowered[1].payload);
+                self.total(first, lowered[1], payload)
+            }
+            Builtin::Max => {
+                let payload = self.builder.ins().smax(x, lowered[1].payload);
+                self.total(first, lowered[1], payload)
+            }
+            Builtin::Clamp => {
+                // The interpreter's order: the lower bound is min(lo, hi),
+                // then max with x, then min with hi.
+                let (lo, hi) = (lowered[1], lowered[2]);
+                let bound = self.builder.ins().smin(lo.payload, hi.payload);
+                let bound = self.total(lo, hi, bound);
+                let raised = self.builder.ins().smax(x, bound.payload);
+                let raised = self.total(first, bound, raised);
+                let clamped = self.builder.ins().smin(raised.payload, hi.payload);
+                self.total(raised, hi, clamped)
+            }
+            Builtin::Abs => {
+                let is_min = self.builder.ins().icmp_imm_s(IntCC::Equal, x, i64::MIN);
+                let failure = self.failure_if(is_min, EvalError::Overflow);
+                let payload = self.builder.ins().iabs(x);
+                self.fallible(first.status, failure, payload)
+            }
+            Builtin::ToDecimal => self.multiply_by_constant(first, SCALE),
+            Builtin::DurationOf(unit) => self.multiply_by_constant(first, unit),
+            Builtin::Round => {
+                let func_ref = self.helper_ref(self.helpers.decimal_round);
+                let call = self.builder.ins().call(func_ref, &[x]);
+                Lowered {
+                    status: first.status,
+                    payload: self.builder.inst_results(call)[0],
+                }
+            }
+            Builtin::DurationIn(unit) => {
+                // A unit of 0 or -1 would make the interpreter panic; units
+                // are milliseconds per unit, so only positive ones are valid.
+                if unit < 1 {
+                    return Err(Unsupported::DurationUnit(unit));
+                }
+                Lowered {
+                    status: first.status,
+                    payload: self.builder.ins().sdiv_imm_s(x, unit),
+                }
+            }
+            Builtin::DateOf => Lowered {
+                status: first.status,
+                payload: self.day_of(x),
+            },
+            Builtin::DaysUntil => {
+                let today = self.day_of(self.frame.now);
+                let (payload, failure) = self.with_overflow_flag(|ins| ins.ssub_overflow(x, today));
+                self.fallible(first.status, failure, payload)
+            }
+        })
+    }
+
+    fn multiply_by_constant(&mut self, operand: Lowered, factor: i64) -> Lowered {
+        let factor = self.builder.ins().iconst(types::I64, factor);
+        let x = operand.payload;
+        let (payload, failure) = self.with_overflow_flag(|ins| ins.smul_overflow(x, factor));
+        self.fallible(operand.status, failure, payload)
+    }
+
+    /// `millis.div_euclid(MILLIS_PER_DAY)`: truncating division, one less
+    /// when a negative remainder shows it rounded up.
+    fn day_of(&mut self, millis: ir::Value) -> ir::Value {
+        let quotient = self.builder.ins().sdiv_imm_s(millis, MILLIS_PER_DAY);
+        let remainder = self.builder.ins().srem_imm_s(millis, MILLIS_PER_DAY);
+        let rounded_up = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedLessThan, remainder, 0);
+        let correction = self.widen_bool(rounded_up);
+        self.builder.ins().isub(quotient, correction)
+    }
+
+    /// `now - ts`, with the fallback slot when `ts` is missing.
+    fn since(&mut self, ts: Slot, fallback: Slot) -> Result<Lowered, Unsupported> {
+        let (ts_present, ts_value) = self.load_raw(ts)?;
+        let (fallback_present, fallback_value) = self.load_raw(fallback)?;
+        let time = self
+            .builder
+            .ins()
+            .select(ts_present, ts_value, fallback_value);
+        let either_present = self.builder.ins().bor(ts_present, fallback_present);
+        let missing = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::Equal, either_present, 0);
+        let now = self.frame.now;
+        let (payload, failure) = self.with_overflow_flag(|ins| ins.ssub_overflow(now, time));
+        Ok(self.fallible(Status::Dynamic(missing), failure, payload))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Junction {
+    And,
+    Or,
+}
+
+impl Junction {
+    /// The operand value that decides the result on its own.
+    fn deciding_value(self) -> i64 {
+        match self {
+            Junction::And => 0,
+            Junction::Or => 1,
+        }
+    }
+}
+
+fn int_cc(op: CmpOp) -> IntCC {
+    match op {
+        CmpOp::Eq => IntCC::Equal,
+        CmpOp::Ne => IntCC::NotEqual,
+        CmpOp::Lt => IntCC::SignedLessThan,
+        CmpOp::Le => IntCC::SignedLessThanOrEqual,
+        CmpOp::Gt => IntCC::SignedGreaterThan,
+        CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
+    }
+}
+
+/// Signature parameters shared by expression and list functions: `values`,
+/// `present`, `now` and an out pointer.
+pub(crate) fn frame_params(pointer_type: ir::Type) -> [AbiParam; 4] {
+    [
+        AbiParam::new(pointer_type),
+        AbiParam::new(pointer_type),
+        AbiParam::new(types::I64),
+        AbiParam::new(pointer_type),
+    ]
+}
