@@ -26,6 +26,8 @@ enum Command {
     Check(commands::check::Args),
     /// Run a playbook over an NDJSON event stream.
     Run(commands::run::Args),
+    /// Language server over stdio, for editors (see docs/editor.md).
+    Lsp(commands::lsp::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Check(args) => commands::check::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Lsp(args) => commands::lsp::run(args),
     };
     exit.into()
 }

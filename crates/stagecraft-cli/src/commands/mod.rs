@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod lsp;
 pub mod run;
 
 use std::io::IsTerminal;
