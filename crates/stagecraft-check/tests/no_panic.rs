@@ -582,7 +582,7 @@ fn mutate(seed: &str, edits: &[Edit]) -> String {
 
 #[test]
 fn token_soup_never_panics() {
-    let mut runner = TestRunner::new(config(256));
+    let mut runner = TestRunner::new(config(200));
     runner
         .run(&token_soup(), |source| {
             front_end(&source);
@@ -593,7 +593,7 @@ fn token_soup_never_panics() {
 
 #[test]
 fn generated_playbooks_never_panic() {
-    let mut runner = TestRunner::new(config(400));
+    let mut runner = TestRunner::new(config(300));
     runner
         .run(&playbook(), |source| {
             front_end(&source);
@@ -609,7 +609,7 @@ fn mutated_files_never_panic() {
         prop::sample::select(seeds),
         prop::collection::vec(edit(), 1..6),
     );
-    let mut runner = TestRunner::new(config(600));
+    let mut runner = TestRunner::new(config(400));
     runner
         .run(&strategy, |(seed, edits)| {
             front_end(&mutate(&seed, &edits));
