@@ -230,6 +230,49 @@ fn every_code_has_a_docs_page() {
     }
 }
 
+/// The `playbook` code blocks of a docs page, in order.
+fn playbook_blocks(page: &str) -> Vec<String> {
+    page.split("```playbook\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next().map(str::to_string))
+        .collect()
+}
+
+/// Each page's example triggers its code and its fix checks clean.
+#[test]
+fn docs_examples_trigger_their_code_and_fixes_check() {
+    let docs = workspace_root().join("docs/diagnostics");
+    for code in CODES {
+        let page = std::fs::read_to_string(docs.join(format!("{code}.md"))).unwrap_or_default();
+        let blocks = playbook_blocks(&page);
+        assert!(
+            blocks.len() >= 2,
+            "{code}.md needs an example and a fix `playbook` block"
+        );
+        let (example, fix) = (&blocks[0], &blocks[blocks.len() - 1]);
+        if !NOT_WRITABLE.contains(code) {
+            match Source::new("example.playbook", example.as_str()).check() {
+                Ok(_) => panic!("the example of {code}.md is accepted"),
+                Err((source, rejection)) => {
+                    let seen = codes_in(&rejection.diagnostics(&source.text));
+                    assert!(
+                        seen.contains(*code),
+                        "the example of {code}.md reports {seen:?}"
+                    );
+                }
+            }
+        }
+        if let Err((source, rejection)) = Source::new("fix.playbook", fix.as_str()).check() {
+            panic!(
+                "the fix in {code}.md is rejected:\n{}",
+                rejection
+                    .render("fix.playbook", &source.text, false)
+                    .join("\n")
+            );
+        }
+    }
+}
+
 /// `SC0304` cannot be written (the grammar needs `by ROLE`), but the checker
 /// still reports it for a manual transition without roles, e.g. one built by
 /// a tool rather than parsed.
