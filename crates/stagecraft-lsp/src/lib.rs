@@ -82,6 +82,12 @@ impl std::fmt::Debug for Options {
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The local path of a document, from its `file:` URI (a hook's
+/// `Checked::source.name`), for hooks that read configuration next to it.
+pub fn document_path(uri: &str) -> Option<std::path::PathBuf> {
+    server::file_path(uri)
+}
+
 /// Runs the server over a connection until the client shuts it down (or the
 /// connection closes).
 pub fn serve(connection: Connection, options: Options) -> Result<(), Error> {

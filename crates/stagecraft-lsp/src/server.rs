@@ -257,7 +257,7 @@ impl Server {
         if let Some(url) = &self.options.docs_url {
             return url.clone();
         }
-        file_path(uri)
+        file_path(uri.as_str())
             .and_then(|path| {
                 path.ancestors()
                     .map(|dir| dir.join("docs").join("diagnostics"))
@@ -498,8 +498,8 @@ fn to_lsp(d: &Diagnostic, uri: &Uri, analysis: &Analysis, docs_url: &str) -> lsp
 }
 
 /// The local path of a `file:` URI.
-fn file_path(uri: &Uri) -> Option<PathBuf> {
-    let text = uri.as_str().strip_prefix("file://")?;
+pub(crate) fn file_path(uri: &str) -> Option<PathBuf> {
+    let text = uri.strip_prefix("file://")?;
     // Skip an authority (`file://host/path`): the path starts at its `/`.
     let path = &text[text.find('/')?..];
     let bytes = path.as_bytes();
@@ -555,6 +555,6 @@ mod tests {
         let path = Path::new("/tmp/a b/é.playbook");
         let uri: Uri = file_uri(path).parse().expect("valid uri");
         assert_eq!(uri.as_str(), "file:///tmp/a%20b/%C3%A9.playbook");
-        assert_eq!(file_path(&uri).as_deref(), Some(path));
+        assert_eq!(file_path(uri.as_str()).as_deref(), Some(path));
     }
 }
