@@ -30,30 +30,17 @@ fn messages(mut output: &[u8]) -> Vec<Value> {
     out
 }
 
-#[test]
-fn lsp_over_stdio() {
-    let text = "# ☕ naïve\nplaybook \"p\" { language 1; subject account }\n\
-                stages { a initial, b terminal }\n\
-                transition a -> c on \"Gone\"\n";
+/// Runs a session: the messages are sent, then the server's replies read.
+fn session(args: &[&str], requests: Vec<Value>) -> Vec<Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
-        .args(["lsp", "--stdio", "--docs-url", "https://docs.example/"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
     let mut stdin = child.stdin.take().expect("stdin");
-    let uri = "file:///tmp/p.playbook";
-    for message in [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
-        json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
-        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": uri, "languageId": "stagecraft", "version": 1, "text": text}}}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params": {
-            "textDocument": {"uri": uri}, "position": {"line": 3, "character": 11}}}),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": null}),
-        json!({"jsonrpc": "2.0", "method": "exit", "params": null}),
-    ] {
+    for message in requests {
         stdin.write_all(&frame(message)).expect("writes");
     }
     drop(stdin);
@@ -66,7 +53,59 @@ fn lsp_over_stdio() {
         .read_to_end(&mut output)
         .expect("reads");
     assert!(status.success(), "{status}");
-    let messages = messages(&output);
+    messages(&output)
+}
+
+#[test]
+fn lint_findings() {
+    let text = "playbook \"demo\" { language 1; subject account }\n\
+                traits { seats: int in 1..100 = 1 }\n\
+                event \"Login\" {}\n\
+                stages { trial initial, paying terminal }\n\
+                transition   trial -> paying on \"Login\" where seats > 500\n";
+    let uri = "file:///tmp/demo.playbook";
+    let messages = session(
+        &["lsp"],
+        vec![
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+            json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": uri, "languageId": "stagecraft", "version": 1, "text": text}}}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": null}),
+            json!({"jsonrpc": "2.0", "method": "exit", "params": null}),
+        ],
+    );
+    // `stagecraft lint` finds the transition that can never fire.
+    let diagnostics = messages[1]["params"]["diagnostics"]
+        .as_array()
+        .expect("a list");
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["code"] == "SC1002" && d["severity"] == 2),
+        "{diagnostics:?}"
+    );
+}
+
+#[test]
+fn lsp_over_stdio() {
+    let text = "# ☕ naïve\nplaybook \"p\" { language 1; subject account }\n\
+                stages { a initial, b terminal }\n\
+                transition a -> c on \"Gone\"\n";
+    let uri = "file:///tmp/p.playbook";
+    let messages = session(
+        &["lsp", "--stdio", "--docs-url", "https://docs.example/"],
+        vec![
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+            json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": uri, "languageId": "stagecraft", "version": 1, "text": text}}}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params": {
+                "textDocument": {"uri": uri}, "position": {"line": 3, "character": 11}}}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": null}),
+            json!({"jsonrpc": "2.0", "method": "exit", "params": null}),
+        ],
+    );
     assert_eq!(messages.len(), 4, "{messages:?}");
     assert_eq!(messages[0]["result"]["serverInfo"]["name"], "stagecraft");
     let diagnostics = &messages[1]["params"]["diagnostics"];
@@ -81,6 +120,7 @@ fn lsp_over_stdio() {
         diagnostics[0]["codeDescription"]["href"],
         "https://docs.example/SC0104.md"
     );
+    // Line 3 (after a line with non-ASCII text): `c` at character 16.
     assert_eq!(
         diagnostics[0]["range"],
         json!({"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 17}})

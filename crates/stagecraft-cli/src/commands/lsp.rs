@@ -1,5 +1,14 @@
 //! `stagecraft lsp`: the language server, over standard input and output.
 //! Editors start it; see `docs/editor.md`.
+//!
+//! The server publishes `stagecraft lint` findings with the checker's
+//! diagnostics (with the `stagecraft.toml` found next to the playbook, as the
+//! lint command reads it). Formatting is an extension point not wired yet:
+//! `format: Some(Arc::new(|text| ...))` turns on `textDocument/formatting`.
+
+use std::sync::Arc;
+
+use stagecraft_lint::{Config, Settings};
 
 use crate::exit::Exit;
 
@@ -16,13 +25,28 @@ pub struct Args {
     docs_url: Option<String>,
 }
 
-/// The server's options: where the lint and format commands plug in.
+/// Lint findings for a playbook that checks, at the levels its
+/// `stagecraft.toml` sets (defaults without one, or when it is invalid).
+fn lint(checked: &stagecraft::Checked) -> Vec<stagecraft::Diagnostic> {
+    let source = &checked.source;
+    let config = stagecraft_lsp::document_path(&source.name)
+        .and_then(|path| Config::discover(path.parent()?))
+        .and_then(|file| Config::load(&file).ok());
+    let settings = Settings::resolve(config.as_ref(), &Config::default());
+    let report = stagecraft_lint::lint_source(&source.name, &source.text, &settings);
+    if !report.checked {
+        return Vec::new();
+    }
+    report
+        .findings
+        .iter()
+        .map(|finding| finding.to_diagnostic(&source.text))
+        .collect()
+}
+
 fn options(args: Args) -> stagecraft_lsp::Options {
     stagecraft_lsp::Options {
-        // Extension points: `lint: Some(Arc::new(|checked| ...))` publishes
-        // lint findings after the checker's; `format: Some(Arc::new(|text|
-        // ...))` turns on `textDocument/formatting`.
-        lint: None,
+        lint: Some(Arc::new(lint)),
         format: None,
         docs_url: args.docs_url,
     }
