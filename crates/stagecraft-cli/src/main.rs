@@ -26,6 +26,10 @@ enum Command {
     Check(commands::check::Args),
     /// Run a playbook over an NDJSON event stream.
     Run(commands::run::Args),
+    /// Format playbooks in the canonical layout (comments kept).
+    Fmt(commands::fmt::Args),
+    /// Run the playbook tests next to playbooks, with coverage.
+    Test(commands::test::Args),
     /// Language server over stdio, for editors (see docs/editor.md).
     Lsp(commands::lsp::Args),
 }
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Check(args) => commands::check::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Fmt(args) => commands::fmt::run(args),
+        Command::Test(args) => commands::test::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
     };
     exit.into()

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod fmt;
 pub mod lsp;
 pub mod run;
+pub mod test;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
