@@ -57,7 +57,7 @@ fn session(args: &[&str], requests: Vec<Value>) -> Vec<Value> {
 }
 
 #[test]
-fn lint_findings() {
+fn lint_findings_and_formatting() {
     let text = "playbook \"demo\" { language 1; subject account }\n\
                 traits { seats: int in 1..100 = 1 }\n\
                 event \"Login\" {}\n\
@@ -71,9 +71,15 @@ fn lint_findings() {
             json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
             json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
                 "uri": uri, "languageId": "stagecraft", "version": 1, "text": text}}}),
-            json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": null}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/formatting", "params": {
+                "textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": null}),
             json!({"jsonrpc": "2.0", "method": "exit", "params": null}),
         ],
+    );
+    assert_eq!(
+        messages[0]["result"]["capabilities"]["documentFormattingProvider"],
+        true
     );
     // `stagecraft lint` finds the transition that can never fire.
     let diagnostics = messages[1]["params"]["diagnostics"]
@@ -85,6 +91,14 @@ fn lint_findings() {
             .any(|d| d["code"] == "SC1002" && d["severity"] == 2),
         "{diagnostics:?}"
     );
+    // `stagecraft fmt` lays the file out.
+    let edit = &messages[2]["result"][0];
+    let formatted = edit["newText"].as_str().expect("text");
+    assert!(
+        formatted.contains("\ntransition trial -> paying on"),
+        "{formatted}"
+    );
+    assert_eq!(edit["range"]["start"], json!({"line": 0, "character": 0}));
 }
 
 #[test]

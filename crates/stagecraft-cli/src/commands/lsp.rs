@@ -3,8 +3,7 @@
 //!
 //! The server publishes `stagecraft lint` findings with the checker's
 //! diagnostics (with the `stagecraft.toml` found next to the playbook, as the
-//! lint command reads it). Formatting is an extension point not wired yet:
-//! `format: Some(Arc::new(|text| ...))` turns on `textDocument/formatting`.
+//! lint command reads it), and formats with `stagecraft fmt`.
 
 use std::sync::Arc;
 
@@ -47,7 +46,9 @@ fn lint(checked: &stagecraft::Checked) -> Vec<stagecraft::Diagnostic> {
 fn options(args: Args) -> stagecraft_lsp::Options {
     stagecraft_lsp::Options {
         lint: Some(Arc::new(lint)),
-        format: None,
+        format: Some(Arc::new(|text: &str| {
+            stagecraft_fmt::format(text).map_err(|error| error.to_string())
+        })),
         docs_url: args.docs_url,
     }
 }
