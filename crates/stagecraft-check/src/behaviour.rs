@@ -189,17 +189,22 @@ impl Checker<'_> {
                             self.errors.push(CheckError::BadDateAnchor {
                                 name: anchor.name.clone(),
                                 span: anchor.span,
-                                ty,
+                                what: format!("a trait of type `{ty}`"),
                             });
                             return None;
                         }
                         *i
                     }
-                    Some(_) => {
+                    Some((other, _)) => {
+                        let what = match other {
+                            ValueName::Metric(_) => "a metric",
+                            ValueName::Score(_) => "a score",
+                            _ => "a segment",
+                        };
                         self.errors.push(CheckError::BadDateAnchor {
                             name: anchor.name.clone(),
                             span: anchor.span,
-                            ty: "derived value".into(),
+                            what: what.into(),
                         });
                         return None;
                     }
@@ -342,7 +347,7 @@ impl Checker<'_> {
                 let id = this.event_id(event);
                 let guard = filter
                     .as_ref()
-                    .and_then(|f| this.condition(f, &Scope::metric_filter(id)));
+                    .and_then(|f| this.condition(f, &Scope::filter(id, "milestone")));
                 Some((id?, guard))
             };
             let starts = clause(self, &decl.starts);
@@ -604,11 +609,10 @@ impl Checker<'_> {
             let trigger = self.trigger(&decl.trigger, false);
             let options = self.options(&decl.options);
             if let Some(h) = decl.options.holdout {
-                self.errors.push(CheckError::Mismatch {
-                    expected: "no holdout".into(),
-                    found: "holdout".into(),
+                self.errors.push(CheckError::NotAllowed {
+                    what: "a holdout on an escalation",
+                    help: "escalations reach people and are never held out; use a rule for experiments",
                     span: h.span,
-                    help: Some("escalations reach people and are never held out; use a rule for experiments".into()),
                 });
             }
             let scope = trigger

@@ -53,6 +53,8 @@ pub(crate) struct Checker<'a> {
     pub current_score: Option<u32>,
     pub crossings: Vec<ir::CrossingDef>,
     pub layout: ir::Layout,
+    /// Segments and scores being checked, innermost last (to name cycles).
+    pub resolving: Vec<String>,
 }
 
 pub(crate) fn sspan(span: Span) -> ir::SourceSpan {
@@ -88,6 +90,7 @@ impl<'a> Checker<'a> {
             current_score: None,
             crossings: Vec::new(),
             layout: ir::Layout::default(),
+            resolving: Vec::new(),
         }
     }
 
@@ -431,13 +434,10 @@ impl<'a> Checker<'a> {
                 None
             }
             Some(lit) if !is_trait => {
-                self.errors.push(CheckError::Mismatch {
-                    expected: "no default".into(),
-                    found: "a default".into(),
+                self.errors.push(CheckError::NotAllowed {
+                    what: "a default on an event property",
+                    help: "event properties come from the event; only traits have defaults",
                     span: lit.span(),
-                    help: Some(
-                        "event properties come from the event; only traits have defaults".into(),
-                    ),
                 });
                 None
             }
@@ -771,7 +771,7 @@ impl<'a> Checker<'a> {
         event: Option<u32>,
     ) -> Option<ir::TypedExpr> {
         let filter = filter.as_ref()?;
-        let scope = Scope::metric_filter(event);
+        let scope = Scope::filter(event, "metric");
         self.condition(filter, &scope)
     }
 
@@ -943,6 +943,18 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `a → b → a`: the chain of definitions that leads back to `name`.
+    fn cycle_of(&self, name: &str) -> String {
+        let start = self.resolving.iter().position(|n| n == name).unwrap_or(0);
+        let mut chain: Vec<&str> = self.resolving[start..].iter().map(String::as_str).collect();
+        chain.push(name);
+        format!(
+            "`{}` must not depend on itself: {}",
+            name,
+            chain.join(" → ")
+        )
+    }
+
     /// Checks a segment's condition once; reports cycles.
     pub fn segment(&mut self, index: u32) -> Option<ir::TypedExpr> {
         match &self.segments[index as usize] {
@@ -951,7 +963,7 @@ impl<'a> Checker<'a> {
                 let decl = self.segment_decls[index as usize];
                 self.errors.push(CheckError::DefinitionCycle {
                     name: decl.name.name.clone(),
-                    cycle: format!("segment `{}` must not depend on itself", decl.name.name),
+                    cycle: self.cycle_of(&decl.name.name),
                     span: decl.name.span,
                 });
                 self.segments[index as usize] = Resolution::Done(None);
@@ -961,7 +973,9 @@ impl<'a> Checker<'a> {
         }
         self.segments[index as usize] = Resolution::InProgress;
         let decl = self.segment_decls[index as usize];
+        self.resolving.push(decl.name.name.clone());
         let result = self.condition(&decl.expr, &Scope::state());
+        self.resolving.pop();
         if matches!(self.segments[index as usize], Resolution::InProgress) {
             self.segments[index as usize] = Resolution::Done(result.clone());
         }
@@ -976,7 +990,7 @@ impl<'a> Checker<'a> {
                 let decl = self.score_decls[index as usize];
                 self.errors.push(CheckError::DefinitionCycle {
                     name: decl.name.name.clone(),
-                    cycle: format!("score `{}` must not depend on itself", decl.name.name),
+                    cycle: self.cycle_of(&decl.name.name),
                     span: decl.name.span,
                 });
                 self.score_types[index as usize] = Resolution::Done(None);
@@ -985,7 +999,10 @@ impl<'a> Checker<'a> {
             Resolution::Pending => {
                 self.score_types[index as usize] = Resolution::InProgress;
                 let outer = self.current_score.replace(index);
+                let name = self.score_decls[index as usize].name.name.clone();
+                self.resolving.push(name);
                 let result = self.score_components(index);
+                self.resolving.pop();
                 self.current_score = outer;
                 let ty = result.as_ref().map(|(ty, _)| *ty);
                 if matches!(self.score_types[index as usize], Resolution::InProgress) {

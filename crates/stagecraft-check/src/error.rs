@@ -254,16 +254,17 @@ pub enum CheckError {
         span: Span,
     },
 
-    #[error("a metric's `where` may read only the event and the subject's traits")]
+    #[error("the filter of a {of} may read only the event and the subject's traits")]
     #[diagnostic(
         code(SC0211),
-        help("metrics are updated before scores and other metrics are recomputed; move this condition into the rule or transition that reads the metric")
+        help("a {of}'s filter is evaluated as the event arrives, before metrics and scores are recomputed; move this condition into the rule or transition that reads the {of}")
     )]
     MetricFilterReadsState {
         #[label("`{name}` is a {kind}")]
         span: Span,
         name: String,
         kind: &'static str,
+        of: &'static str,
     },
 
     #[error("score bounds {low}..{high} are invalid")]
@@ -417,10 +418,7 @@ pub enum CheckError {
     },
 
     #[error("{what} must be greater than zero")]
-    #[diagnostic(
-        code(SC0405),
-        help("a zero {what} never lets anything through; remove the line instead")
-    )]
+    #[diagnostic(code(SC0405), help("give a positive value, or remove it"))]
     Zero {
         what: &'static str,
         #[label("zero")]
@@ -446,15 +444,24 @@ pub enum CheckError {
     )]
     BadDateAnchor {
         name: String,
-        #[label("this is `{ty}`")]
+        #[label("this is {what}")]
         span: Span,
-        ty: String,
+        what: String,
     },
 
     #[error("option given twice")]
     #[diagnostic(code(SC0408), help("remove the repeated option"))]
     RepeatedOption {
         #[label("repeated")]
+        span: Span,
+    },
+
+    #[error("{what} is not allowed here")]
+    #[diagnostic(code(SC0409), help("{help}"))]
+    NotAllowed {
+        what: &'static str,
+        help: &'static str,
+        #[label("not allowed")]
         span: Span,
     },
 }

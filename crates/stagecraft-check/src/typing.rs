@@ -20,8 +20,9 @@ pub(crate) struct Scope {
     pub event: Option<u32>,
     /// `crosses` is allowed (a `when` trigger).
     pub allow_crossing: bool,
-    /// Metric and milestone filters read only the event and traits.
-    pub filter_only: bool,
+    /// Metric and milestone filters read only the event and traits: the kind
+    /// of declaration the filter belongs to.
+    pub filter_of: Option<&'static str>,
 }
 
 impl Scope {
@@ -29,15 +30,16 @@ impl Scope {
         Scope {
             event: None,
             allow_crossing: false,
-            filter_only: false,
+            filter_of: None,
         }
     }
 
-    pub fn metric_filter(event: Option<u32>) -> Scope {
+    /// The `where` of a metric or of a milestone's `starts on`/`done on`.
+    pub fn filter(event: Option<u32>, of: &'static str) -> Scope {
         Scope {
             event,
             allow_crossing: false,
-            filter_only: true,
+            filter_of: Some(of),
         }
     }
 
@@ -45,7 +47,7 @@ impl Scope {
         Scope {
             event,
             allow_crossing: false,
-            filter_only: false,
+            filter_of: None,
         }
     }
 
@@ -53,7 +55,7 @@ impl Scope {
         Scope {
             event: None,
             allow_crossing: true,
-            filter_only: false,
+            filter_of: None,
         }
     }
 }
@@ -282,7 +284,7 @@ impl Checker<'_> {
                 options,
             } => {
                 let (x, ty) = self.expr(value, scope, None)?;
-                let mut any: Option<Expr> = None;
+                let mut tests: Vec<Expr> = Vec::new();
                 for option in options {
                     let Some((o, oty)) = self.expr(option, scope, Some(ty)) else {
                         continue;
@@ -296,13 +298,11 @@ impl Checker<'_> {
                         );
                         continue;
                     }
-                    let test = Expr::Cmp(ir::CmpOp::Eq, Box::new(x.clone()), Box::new(o));
-                    any = Some(match any {
-                        None => test,
-                        Some(prev) => Expr::Or(Box::new(prev), Box::new(test)),
-                    });
+                    tests.push(Expr::Cmp(ir::CmpOp::Eq, Box::new(x.clone()), Box::new(o)));
                 }
-                let any = any?;
+                // A balanced tree of `or`s: a list of thousands of options
+                // stays shallow for every recursive pass.
+                let any = balanced_or(tests)?;
                 Some((
                     if *negated {
                         Expr::Not(Box::new(any))
@@ -367,11 +367,12 @@ impl Checker<'_> {
         name: &str,
         kind: &'static str,
     ) -> Option<()> {
-        if scope.filter_only {
+        if let Some(of) = scope.filter_of {
             self.errors.push(CheckError::MetricFilterReadsState {
                 span,
                 name: name.into(),
                 kind,
+                of,
             });
             return None;
         }
@@ -468,7 +469,8 @@ impl Checker<'_> {
                     .enum_value(e, name)
                     .map(|v| (Expr::Const(v), Type::Enum(e)))
             }
-            Some(Type::Stage) if self.stage_ids.contains_key(&name.name) => {
+            // An unknown name where a stage is expected is an unknown stage.
+            Some(Type::Stage) => {
                 return self
                     .stage_value(name)
                     .map(|v| (Expr::Const(v), Type::Stage));
@@ -561,12 +563,20 @@ impl Checker<'_> {
         expected: Option<Type>,
     ) -> Option<((Expr, Type), (Expr, Type))> {
         let left_adapts = (is_int_literal(a) && !is_int_literal(b)) || is_bare_variant(self, a);
+        // When the side that decides the type failed, a bare name on the
+        // other side cannot be resolved either: it is not reported again.
         if left_adapts {
             let right = self.expr(b, scope, expected);
+            if right.is_none() && is_bare_variant(self, a) {
+                return None;
+            }
             let left = self.expr(a, scope, right.as_ref().map(|r| r.1).or(expected));
             Some((left?, right?))
         } else {
             let left = self.expr(a, scope, expected);
+            if left.is_none() && is_bare_variant(self, b) {
+                return None;
+            }
             let right = self.expr(b, scope, left.as_ref().map(|l| l.1).or(expected));
             Some((left?, right?))
         }
@@ -824,6 +834,20 @@ impl Checker<'_> {
             }
         };
         Some((Expr::Call(builtin, exprs), out))
+    }
+}
+
+fn balanced_or(mut tests: Vec<Expr>) -> Option<Expr> {
+    match tests.len() {
+        0 => None,
+        1 => tests.pop(),
+        n => {
+            let right = tests.split_off(n / 2);
+            Some(Expr::Or(
+                Box::new(balanced_or(tests)?),
+                Box::new(balanced_or(right)?),
+            ))
+        }
     }
 }
 

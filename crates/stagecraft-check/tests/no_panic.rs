@@ -706,7 +706,6 @@ fn long_flat_inputs_check_on_a_small_stack() {
 /// about 10,000 options (a pasted list of account ids). Ignored until the
 /// checker bounds or flattens it; run with `--ignored` to reproduce.
 #[test]
-#[ignore = "known bug: `in [...]` with 10k options overflows the stack in check"]
 fn ten_thousand_option_membership_checks_on_a_small_stack() {
     let options = vec!["1"; 10_000].join(", ");
     let source = format!("{HEADER}{TRAITS}segment listed = a in [{options}]\n");

@@ -256,10 +256,20 @@ fn translate_error(
             "the end of the file".to_string(),
             Span::new(position, position),
         ),
-        None => (
-            "the next declaration".to_string(),
-            Span::new(position, position),
-        ),
+        None => {
+            // The piece ended early: name the token that starts the next one.
+            let next = tokens.iter().find(|t| {
+                t.span.start >= piece_end
+                    && !matches!(t.kind, Some(TokenKind::Comment | TokenKind::Newline))
+            });
+            match next {
+                Some(t) => (format!("`{}`", &source[t.span.start..t.span.end]), t.span),
+                None => (
+                    "the end of the file".to_string(),
+                    Span::new(position, position),
+                ),
+            }
+        }
     };
     let previous = tokens
         .iter()
@@ -311,7 +321,12 @@ fn describe_expected(positives: &[Rule]) -> String {
     if keywords_of_items {
         return "a declaration".into();
     }
+    // "the end of the file" is only worth saying when nothing else fits.
+    let alternatives = positives.iter().filter(|r| **r != Rule::EOI).count();
     for rule in positives {
+        if *rule == Rule::EOI && alternatives > 0 {
+            continue;
+        }
         let word = describe_rule(*rule);
         if !words.contains(&word) {
             words.push(word);
@@ -374,6 +389,14 @@ fn describe_rule(rule: Rule) -> String {
         Rule::not_op => "`not`",
         Rule::neg_op => "`-`",
         Rule::call => "a function call",
+        Rule::membership => "`in [...]`",
+        Rule::crossing => "`crosses below` or `crosses above`",
+        Rule::is_set_test => "`is set`",
+        Rule::comparison => "a comparison",
+        Rule::action_block => "a `{ ... }` block of actions",
+        Rule::backward_mark => "`backward` or `reactivation`",
+        Rule::for_segment => "`for SEGMENT`",
+        Rule::where_clause => "`where`",
         _ => return format!("`{}`", name.replace('_', " ")),
     }
     .to_string()
