@@ -475,7 +475,14 @@ fn session_with_errors() {
         "metric logins = count \"Lögin 😀\" over 7d",
         "metric logins = count \"Lögin 😀\" ovr 7d",
     );
-    let diagnostics = client.change(BROKEN_URI, 3, &typing);
+    let mut diagnostics = client.change(BROKEN_URI, 3, &typing);
+    // The parser's wording is its own (and changes): only its gist is checked.
+    let message = &mut diagnostics["diagnostics"][0]["message"];
+    assert!(
+        message.as_str().is_some_and(|m| m.contains("found `ovr`")),
+        "{message}"
+    );
+    *message = json!("[the parser's message]");
     insta::assert_json_snapshot!("syntax_error", diagnostics);
     let definition = client.at(
         "textDocument/definition",
