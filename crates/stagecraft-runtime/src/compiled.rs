@@ -13,10 +13,6 @@ use stagecraft_ir::{
     Trigger,
 };
 
-/// `input_event` value for trait updates (group and identify calls): level
-/// conditions are evaluated, no event trigger matches.
-pub const TRAITS_UPDATED: i64 = -1;
-
 /// Where each condition of the program lives in the plan.
 #[derive(Debug, Clone, Default)]
 pub struct PlanIndex {
@@ -35,9 +31,6 @@ pub struct PlanIndex {
     /// trigger for this event, or a level condition), in source order.
     pub rules_on_event: Vec<Vec<u32>>,
     pub escalations_on_event: Vec<Vec<u32>>,
-    /// Rules and escalations with level conditions (trait updates).
-    pub level_rules: Vec<u32>,
-    pub level_escalations: Vec<u32>,
     /// Per event type: the metrics it updates.
     pub metrics_of_event: Vec<Vec<u32>>,
 }
@@ -281,12 +274,7 @@ fn build_plan(program: &Program) -> (EvalPlan, PlanIndex) {
         parts.extend(segment_expr(r.segment));
         parts.extend(r.guard.as_ref().map(|g| g.expr.clone()));
         index.rules.push(plan.add_expr(all(parts)));
-        register(
-            &mut index.rules_on_event,
-            &mut index.level_rules,
-            r.trigger,
-            i as u32,
-        );
+        register(&mut index.rules_on_event, r.trigger, i as u32);
     }
     for (i, e) in program.escalations.iter().enumerate() {
         let mut parts = vec![trigger_test(
@@ -298,12 +286,7 @@ fn build_plan(program: &Program) -> (EvalPlan, PlanIndex) {
         parts.extend(segment_expr(e.segment));
         parts.extend(e.guard.as_ref().map(|g| g.expr.clone()));
         index.escalations.push(plan.add_expr(all(parts)));
-        register(
-            &mut index.escalations_on_event,
-            &mut index.level_escalations,
-            e.trigger,
-            i as u32,
-        );
+        register(&mut index.escalations_on_event, e.trigger, i as u32);
     }
     for c in &program.crossings {
         index.crossings.push(plan.add_expr(c.value.expr.clone()));
@@ -311,7 +294,7 @@ fn build_plan(program: &Program) -> (EvalPlan, PlanIndex) {
     (plan, index)
 }
 
-fn register(on_event: &mut [Vec<u32>], level: &mut Vec<u32>, trigger: Trigger, id: u32) {
+fn register(on_event: &mut [Vec<u32>], trigger: Trigger, id: u32) {
     match trigger {
         Trigger::Event(e) => {
             if let Some(list) = on_event.get_mut(e as usize) {
@@ -322,7 +305,6 @@ fn register(on_event: &mut [Vec<u32>], level: &mut Vec<u32>, trigger: Trigger, i
             for list in on_event.iter_mut() {
                 list.push(id);
             }
-            level.push(id);
         }
         _ => {}
     }

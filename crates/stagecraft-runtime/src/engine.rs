@@ -13,7 +13,7 @@ use stagecraft_ir::{
     Trigger, Type, Value, Window,
 };
 
-use crate::compiled::{Compiled, TimerKey, TRAITS_UPDATED};
+use crate::compiled::{Compiled, TimerKey};
 use crate::ingest::{self, Input, InputKind, Rejected, SubjectRef};
 use crate::outcome::{
     Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
@@ -164,15 +164,11 @@ fn cause_key(cause: &Cause) -> String {
             message_id: Some(m),
             ..
         }
-        | Cause::Traits {
-            message_id: Some(m),
-            ..
-        }
         | Cause::Request {
             message_id: Some(m),
             ..
         } => format!("m:{m}"),
-        Cause::Event { line, .. } | Cause::Traits { line, .. } | Cause::Request { line, .. } => {
+        Cause::Event { line, .. } | Cause::Request { line, .. } => {
             format!("l:{line}")
         }
         Cause::Timer { key, due } => format!("t:{key}@{due}"),
@@ -497,10 +493,6 @@ impl Engine {
                 if let Some(user) = user {
                     self.user_accounts.insert(user, account.clone());
                 }
-                let cause = Cause::Traits {
-                    message_id: input.message_id,
-                    line,
-                };
                 if self.program.subject_per.is_some() {
                     // The account's traits belong to all its lifecycles.
                     let entry = self.accounts.entry(account.clone()).or_default();
@@ -510,11 +502,11 @@ impl Engine {
                     }
                     let subjects = entry.subjects.clone();
                     for s in subjects {
-                        self.on_traits(s, &values, t, &cause, sink);
+                        self.on_traits(s, &values, t);
                     }
                 } else {
                     let s = self.subject_index(&account);
-                    self.on_traits(s, &values, t, &cause, sink);
+                    self.on_traits(s, &values, t);
                 }
             }
             InputKind::Manual {
@@ -662,17 +654,12 @@ impl Engine {
         }
         self.update_metrics(s, event, props, t, cause, sink);
         self.update_milestones(s, event, t, cause, sink);
-        self.evaluate(s, Some(event), t, cause, sink);
+        self.evaluate(s, event, t, cause, sink);
     }
 
-    fn on_traits(
-        &mut self,
-        s: u32,
-        values: &[(u32, Option<i64>)],
-        t: i64,
-        cause: &Cause,
-        sink: &mut dyn Sink,
-    ) {
+    /// A trait update sets traits and re-arms date timers; conditions see
+    /// the new values at the subject's next event.
+    fn on_traits(&mut self, s: u32, values: &[(u32, Option<i64>)], t: i64) {
         let program = self.program.clone();
         let mut changed_dates = Vec::new();
         {
@@ -692,13 +679,11 @@ impl Engine {
         if !changed_dates.is_empty() {
             self.arm_date_timers(s, Some(&changed_dates), t);
         }
-        self.set_input(s, Some(TRAITS_UPDATED), None);
-        self.evaluate(s, None, t, cause, sink);
     }
 
-    /// After an event or trait update: metrics, scores, rules, transitions,
-    /// then the values edges will compare against next time.
-    fn evaluate(&mut self, s: u32, event: Option<u32>, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+    /// After an event: metrics, scores, rules, transitions, then the values
+    /// edges will compare against next time.
+    fn evaluate(&mut self, s: u32, event: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
         let index = self.compiled.index.clone();
         self.refresh_metrics(s, t, cause, sink);
         self.compute_scores(s, t, cause, sink);
@@ -712,17 +697,11 @@ impl Engine {
             t,
             sink,
         );
-        let rules = match event {
-            Some(e) => &index.rules_on_event[e as usize],
-            None => &index.level_rules,
-        };
+        let rules = &index.rules_on_event[event as usize];
         for r in rules {
             self.try_rule(s, *r, t, cause, sink);
         }
-        let escalations = match event {
-            Some(e) => &index.escalations_on_event[e as usize],
-            None => &index.level_escalations,
-        };
+        let escalations = &index.escalations_on_event[event as usize];
         for e in escalations {
             self.try_escalation(s, *e, t, cause, sink);
         }
@@ -1603,7 +1582,7 @@ impl Engine {
                 message_id.as_deref().map(str::to_string),
                 Some(*event),
             ),
-            Cause::Traits { message_id, line } | Cause::Request { message_id, line } => {
+            Cause::Request { message_id, line } => {
                 (*line, message_id.as_deref().map(str::to_string), None)
             }
             Cause::Timer { .. } => (0, None, None),

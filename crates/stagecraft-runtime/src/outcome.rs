@@ -22,11 +22,6 @@ pub enum Cause {
         message_id: Option<Arc<str>>,
         line: u64,
     },
-    /// A group or identify call.
-    Traits {
-        message_id: Option<Arc<str>>,
-        line: u64,
-    },
     /// A timer coming due (its key, see `TimerKey`).
     Timer { key: i64, due: i64 },
     /// A manual transition request or an acknowledgement.
@@ -244,11 +239,6 @@ impl Sink for RecordSink {
 pub enum CauseRecord {
     Event {
         event: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        message_id: Option<String>,
-        line: u64,
-    },
-    Traits {
         #[serde(skip_serializing_if = "Option::is_none")]
         message_id: Option<String>,
         line: u64,
@@ -532,10 +522,6 @@ impl Record {
                     .events
                     .get(*event as usize)
                     .map_or_else(String::new, |e| e.name.clone()),
-                message_id: message_id.as_deref().map(str::to_string),
-                line: *line,
-            },
-            Cause::Traits { message_id, line } => CauseRecord::Traits {
                 message_id: message_id.as_deref().map(str::to_string),
                 line: *line,
             },

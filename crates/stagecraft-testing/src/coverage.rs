@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 use stagecraft::ir::{self, eval, milestone_state, Frame, Program, Trigger, Value};
-use stagecraft::runtime::compiled::{TimerKey, TRAITS_UPDATED};
+use stagecraft::runtime::compiled::TimerKey;
 use stagecraft::runtime::{Compiled, Observation, Record};
 use stagecraft_syntax::ast;
 
@@ -207,7 +207,6 @@ impl Model {
                         *done = true;
                     }
                 }
-                let _ = TRAITS_UPDATED;
                 for (g, (owner, clauses)) in self.clauses.iter().enumerate() {
                     let applies = match *owner {
                         Owner::Rule(r) => {
