@@ -1770,6 +1770,9 @@ impl Lower {
     }
 
     fn unary(&mut self, pair: P) -> Expr {
+        // The whole operand as written, parentheses included: a parenthesised
+        // primary arrives here as its inner expression.
+        let whole = self.sp(&pair);
         let mut negs = Vec::new();
         let mut body = None;
         for p in pair.into_inner() {
@@ -1794,6 +1797,7 @@ impl Lower {
             let d = depth(&expr);
             expr = self.node(ExprKind::Neg(Box::new(expr)), span, d);
         }
+        expr.span = whole;
         expr
     }
 
@@ -1924,6 +1928,17 @@ mod tests {
         assert_eq!(trim_trailing("a -> b  # note\n\n# more\n  "), "a -> b");
         assert_eq!(trim_trailing("x == \"#1\"  \n"), "x == \"#1\"");
         assert_eq!(trim_trailing("x == \"a\\\"#\" # c"), "x == \"a\\\"#\"");
+    }
+
+    #[test]
+    fn parenthesised_operands_keep_their_parentheses() {
+        let source = "playbook \"p\" { language 1 }\nscore s in 0..100 = 1 + 2 * (m - 7)\n";
+        let playbook = parse(source).expect("parses");
+        let Item::Score(score) = &playbook.items[0] else {
+            panic!("a score")
+        };
+        let span = score.terms[1].expr.span;
+        assert_eq!(&source[span.start..span.end], "2 * (m - 7)");
     }
 
     #[test]
