@@ -66,7 +66,10 @@ fn read(path: &Path) -> String {
 #[test]
 fn scenarios_produce_the_expected_outcomes_on_both_backends() {
     let dirs = scenario_dirs();
-    assert!(dirs.len() >= 40, "expected the scenario corpus under tests/scenarios");
+    assert!(
+        dirs.len() >= 40,
+        "expected the scenario corpus under tests/scenarios"
+    );
     let bless = std::env::var_os("STAGECRAFT_BLESS").is_some();
     let mut failures = Vec::new();
     for dir in &dirs {
