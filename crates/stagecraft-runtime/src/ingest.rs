@@ -14,9 +14,13 @@ use stagecraft_ir::{decimal, FieldDef, Program, Type};
 use crate::symbols::Symbols;
 use crate::time;
 
-/// Key/value pairs of a JSON object, values left unparsed.
+/// Key/value pairs of a JSON object, values left unparsed. A value that is
+/// not an object reads as `not_object`, so the caller can say so.
 #[derive(Debug, Default)]
-pub struct Fields<'a>(pub SmallVec<[(Cow<'a, str>, &'a RawValue); 4]>);
+pub struct Fields<'a> {
+    pub pairs: SmallVec<[(Cow<'a, str>, &'a RawValue); 4]>,
+    pub not_object: bool,
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -27,61 +31,209 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
                 f.write_str("an object")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut out = SmallVec::new();
+                let mut pairs = SmallVec::new();
                 while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
-                    out.push((k, v));
+                    pairs.push((k, v));
                 }
-                Ok(Fields(out))
+                Ok(Fields {
+                    pairs,
+                    not_object: false,
+                })
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Self::Value, S::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(not_object())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(not_object())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(not_object())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(not_object())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(not_object())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(not_object())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Fields::default())
             }
         }
-        deserializer.deserialize_map(FieldsVisitor(std::marker::PhantomData))
+        deserializer.deserialize_any(FieldsVisitor(std::marker::PhantomData))
+    }
+}
+
+fn not_object<'a>() -> Fields<'a> {
+    Fields {
+        pairs: SmallVec::new(),
+        not_object: true,
     }
 }
 
 impl<'a> Fields<'a> {
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
+/// An id as SDKs send it: a string, or sometimes a number. Anything else
+/// (null, an object) counts as absent.
+#[derive(Debug, Default)]
+struct Id<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for IdVisitor<'a> {
+            type Value = Id<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Id(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Id(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Id(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Id(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Id(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Id(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Id(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Id(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                Id::deserialize(d)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Id(None))
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Self::Value, S::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Id(None))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A time as read: epoch milliseconds, or the text that did not parse.
+#[derive(Debug)]
+enum Stamp {
+    Millis(i64),
+    Invalid(String),
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StampVisitor;
+        impl<'de> Visitor<'de> for StampVisitor {
+            type Value = Stamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp or epoch milliseconds")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(match time::parse_rfc3339(v) {
+                    Some(ms) => Stamp::Millis(ms),
+                    None => Stamp::Invalid(format!("\"{v}\"")),
+                })
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(v).map_or_else(|_| Stamp::Invalid(v.to_string()), Stamp::Millis))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Stamp::Millis(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Stamp::Invalid(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Stamp::Invalid(v.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Stamp::Invalid("null".into()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Stamp::Invalid("an object".into()))
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Self::Value, S::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Stamp::Invalid("an array".into()))
+            }
+        }
+        deserializer.deserialize_any(StampVisitor)
     }
 }
 
 #[derive(Debug, Deserialize)]
 struct RawContext<'a> {
-    #[serde(rename = "groupId", borrow)]
-    group_id: Option<&'a RawValue>,
+    #[serde(rename = "groupId", borrow, default)]
+    group_id: Id<'a>,
 }
 
-/// The fields of a call we read; everything else is ignored.
+/// The fields of a call we read, in one pass; everything else is skipped.
 #[derive(Debug, Deserialize)]
 struct RawCall<'a> {
     #[serde(rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
-    #[serde(rename = "messageId", borrow)]
-    message_id: Option<&'a RawValue>,
-    #[serde(rename = "userId", borrow)]
-    user_id: Option<&'a RawValue>,
-    #[serde(rename = "anonymousId", borrow)]
-    anonymous_id: Option<&'a RawValue>,
-    #[serde(rename = "groupId", borrow)]
-    group_id: Option<&'a RawValue>,
+    #[serde(rename = "messageId", borrow, default)]
+    message_id: Id<'a>,
+    #[serde(rename = "userId", borrow, default)]
+    user_id: Id<'a>,
+    #[serde(rename = "anonymousId", borrow, default)]
+    anonymous_id: Id<'a>,
+    #[serde(rename = "groupId", borrow, default)]
+    group_id: Id<'a>,
     #[serde(borrow)]
     event: Option<Cow<'a, str>>,
     #[serde(borrow)]
     name: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    properties: Option<&'a RawValue>,
+    properties: Option<Fields<'a>>,
     #[serde(borrow)]
-    traits: Option<&'a RawValue>,
+    traits: Option<Fields<'a>>,
     #[serde(borrow)]
     context: Option<RawContext<'a>>,
-    #[serde(borrow)]
-    timestamp: Option<&'a RawValue>,
-    #[serde(rename = "originalTimestamp", borrow)]
-    original_timestamp: Option<&'a RawValue>,
-    #[serde(rename = "receivedAt", borrow)]
-    received_at: Option<&'a RawValue>,
+    timestamp: Option<Stamp>,
+    #[serde(rename = "originalTimestamp")]
+    original_timestamp: Option<Stamp>,
+    #[serde(rename = "receivedAt")]
+    received_at: Option<Stamp>,
     // Manual transitions and acknowledgements.
-    #[serde(borrow)]
-    subject: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    subject: Id<'a>,
     #[serde(borrow)]
     to: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -296,7 +448,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
     let call: RawCall = serde_json::from_str(line)
         .map_err(|e| dead("unparsable", format!("not a JSON object: {e}")))?;
     let kind = call.kind.as_deref().unwrap_or("");
-    let time_source = call
+    let stamp = call
         .timestamp
         .or(call.original_timestamp)
         .or(call.received_at)
@@ -306,33 +458,35 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 "no `timestamp`, `originalTimestamp` or `receivedAt`",
             )
         })?;
-    let time = event_time(time_source).ok_or_else(|| {
-        dead(
-            "bad_time",
-            format!(
-                "`{}` is not an RFC 3339 timestamp or epoch milliseconds",
-                truncate(time_source.get(), 60)
-            ),
-        )
-    })?;
-    let message_id = call
-        .message_id
-        .and_then(json_string)
-        .map(|m| std::sync::Arc::from(m.as_ref()));
+    let time = match stamp {
+        Stamp::Millis(ms) => ms,
+        Stamp::Invalid(text) => {
+            return Err(dead(
+                "bad_time",
+                format!(
+                    "`{}` is not an RFC 3339 timestamp or epoch milliseconds",
+                    truncate(&text, 60)
+                ),
+            ))
+        }
+    };
+    let message_id = call.message_id.0.map(|m| std::sync::Arc::from(m.as_ref()));
     let account = call
         .group_id
-        .or_else(|| call.context.as_ref().and_then(|c| c.group_id))
-        .and_then(json_string);
-    let user = call.user_id.or(call.anonymous_id).and_then(json_string);
+        .0
+        .or_else(|| call.context.and_then(|c| c.group_id.0));
+    let user = call.user_id.0.or(call.anonymous_id.0);
+    if call.properties.as_ref().is_some_and(|p| p.not_object) {
+        return Err(dead("bad_payload", "`properties` is not an object"));
+    }
+    if call.traits.as_ref().is_some_and(|t| t.not_object) {
+        return Err(dead("bad_payload", "`traits` is not an object"));
+    }
+    let properties = call.properties.unwrap_or_default();
 
-    let per_key = |fields: Option<&RawValue>| -> Result<Option<String>, Rejected> {
+    let per_key = |fields: &Fields| -> Result<Option<String>, Rejected> {
         let Some(per) = &program.subject_per else {
             return Ok(None);
-        };
-        let fields = match fields {
-            Some(raw) => serde_json::from_str::<Fields>(raw.get())
-                .map_err(|_| dead("bad_payload", "`properties` is not an object"))?,
-            None => Fields::default(),
         };
         let value = fields.get(per).and_then(json_string).ok_or_else(|| {
             dead(
@@ -366,18 +520,13 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
             let Some(event) = program.event_id(&name) else {
                 return Err(Rejected::UnknownEvent(name.into_owned()));
             };
-            let per = per_key(call.properties)?;
+            let per = per_key(&properties)?;
             let subject = subject_of(account)?;
             let def = &program.events[event as usize];
             let mut props: Props = SmallVec::new();
             if !def.props.is_empty() {
-                let fields = match call.properties {
-                    Some(raw) => serde_json::from_str::<Fields>(raw.get())
-                        .map_err(|_| dead("bad_payload", "`properties` is not an object"))?,
-                    None => Fields::default(),
-                };
                 for field in &def.props {
-                    let value = match fields.get(&field.name) {
+                    let value = match properties.get(&field.name) {
                         Some(raw) => convert(raw, field, program, symbols).map_err(|why| {
                             dead(
                                 "bad_property",
@@ -413,18 +562,15 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
             if kind == "group" && account.is_none() {
                 return Err(dead("missing_subject", "a group call without `groupId`"));
             }
-            let per = per_key(None).ok().flatten();
-            let subject = match (account.clone(), per) {
-                (Some(a), _) => SubjectRef::Account(a.as_ref().into()),
-                (None, _) => match &user {
+            let subject = match account {
+                Some(a) => SubjectRef::Account(a.as_ref().into()),
+                None => match &user {
                     Some(u) => SubjectRef::User(u.as_ref().into()),
                     None => return Err(Rejected::Ignored("identify without account")),
                 },
             };
             let mut values = Vec::new();
-            if let Some(raw) = call.traits {
-                let fields = serde_json::from_str::<Fields>(raw.get())
-                    .map_err(|_| dead("bad_payload", "`traits` is not an object"))?;
+            if let Some(fields) = call.traits {
                 for (i, field) in program.traits.iter().enumerate() {
                     if let Some(raw) = fields.get(&field.name) {
                         let value = convert(raw, field, program, symbols).map_err(|why| {
@@ -448,16 +594,12 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
             })
         }
         "manual" | "ack" => {
-            let subject = call
-                .subject
-                .or(call.group_id)
-                .and_then(json_string)
-                .ok_or_else(|| {
-                    dead(
-                        "missing_subject",
-                        format!("a `{kind}` record without `subject`"),
-                    )
-                })?;
+            let subject = call.subject.0.or(account).ok_or_else(|| {
+                dead(
+                    "missing_subject",
+                    format!("a `{kind}` record without `subject`"),
+                )
+            })?;
             let subject = SubjectRef::Account(subject.as_ref().into());
             let owned = |c: Option<Cow<str>>| c.map(Cow::into_owned);
             let kind = if kind == "manual" {
