@@ -208,12 +208,7 @@ impl L<'_> {
         if let Some(subject) = &h.subject {
             fields.push(self.tok(subject.span.start));
         }
-        if !fields.is_empty() {
-            for f in fields {
-                self.entry(f, INDENT);
-            }
-            self.close(close, 0);
-        }
+        self.block(close, &fields);
     }
 
     // ------------------------------------------------------------ items
@@ -227,11 +222,7 @@ impl L<'_> {
         let close = self.last(span.end);
         match item {
             Item::Traits(t) => self.fields(span, &t.fields, close),
-            Item::Event(e) => {
-                if !e.fields.is_empty() {
-                    self.fields(span, &e.fields, close);
-                }
-            }
+            Item::Event(e) => self.fields(span, &e.fields, close),
             Item::Metric(m) => match &m.kind {
                 MetricKind::Count { filter, .. }
                 | MetricKind::Aggregate { filter, .. }
@@ -297,6 +288,14 @@ impl L<'_> {
     /// A block of entries, one per line, when it has any.
     fn block(&mut self, close: usize, starts: &[usize]) {
         if starts.is_empty() {
+            // `{}` stays on one line, unless a comment sits inside.
+            let commented = !self.s.toks[close].leading.is_empty()
+                || close
+                    .checked_sub(1)
+                    .is_some_and(|i| self.s.toks[i].trailing.is_some());
+            if commented {
+                self.close(close, 0);
+            }
             return;
         }
         for s in starts {

@@ -78,6 +78,7 @@ pub fn human(suite: &SuiteResult, view: CoverageView) -> String {
             );
         }
     }
+    let mut below_min = false;
     if !suite.coverage.is_empty() {
         out.push_str("\ncoverage:\n");
         for report in &suite.coverage {
@@ -88,6 +89,7 @@ pub fn human(suite: &SuiteResult, view: CoverageView) -> String {
             if below.is_empty() {
                 let _ = writeln!(out, "every playbook reaches the minimum coverage of {min}%");
             } else {
+                below_min = true;
                 for r in below {
                     let _ = writeln!(
                         out,
@@ -99,7 +101,7 @@ pub fn human(suite: &SuiteResult, view: CoverageView) -> String {
             }
         }
     }
-    let ok = suite.failed() == 0;
+    let ok = suite.failed() == 0 && !below_min;
     let _ = writeln!(
         out,
         "\ntest result: {}. {} passed; {} failed; {} filtered out",

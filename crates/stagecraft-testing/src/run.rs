@@ -224,42 +224,24 @@ pub fn execute(
     coverage: Option<(&Model, &mut Hits)>,
 ) -> Output {
     let mut engine = Engine::new(compiled.clone(), Config::default());
-    let (records, dead_letters) = match coverage {
-        Some((model, hits)) => {
-            let mut sink = CaseSink {
-                program: compiled.program.clone(),
-                records: Vec::new(),
-                dead_letters: Vec::new(),
-                coverage: Some((model, compiled, hits)),
-            };
-            drive(&mut engine, prepared, &mut sink);
-            (sink.records, sink.dead_letters)
-        }
-        None => {
-            let mut sink = CaseSink {
-                program: compiled.program.clone(),
-                records: Vec::new(),
-                dead_letters: Vec::new(),
-                coverage: None,
-            };
-            drive(&mut engine, prepared, &mut sink);
-            (sink.records, sink.dead_letters)
-        }
+    let mut sink = CaseSink {
+        program: compiled.program.clone(),
+        records: Vec::new(),
+        dead_letters: Vec::new(),
+        coverage: coverage.map(|(model, hits)| (model, compiled, hits)),
     };
+    for line in &prepared.lines {
+        engine.push_line(line, &mut sink);
+    }
+    engine.finish(&mut sink);
+    engine.advance_to(prepared.until, &mut sink);
+    let (records, dead_letters) = (sink.records, sink.dead_letters);
     let unknown_events = engine.summary().unknown_events.keys().cloned().collect();
     Output {
         records,
         dead_letters,
         unknown_events,
     }
-}
-
-fn drive(engine: &mut Engine, prepared: &Prepared, sink: &mut CaseSink) {
-    for line in &prepared.lines {
-        engine.push_line(line, sink);
-    }
-    engine.finish(sink);
-    engine.advance_to(prepared.until, sink);
 }
 
 /// The first difference between two backends' records, described.
@@ -384,7 +366,7 @@ fn expectation(
                 "transition" => field(r, "to"),
                 _ => None,
             })
-            .last();
+            .next_back();
         return match found {
             Some(s) if s == stage => Ok(()),
             Some(s) => Err(format!(
