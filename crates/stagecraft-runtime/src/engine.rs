@@ -14,6 +14,7 @@ use stagecraft_ir::{
 };
 
 use crate::compiled::{Compiled, TimerKey};
+use crate::error::RuntimeError;
 use crate::ingest::{self, Input, InputKind, Rejected, SubjectRef};
 use crate::outcome::{
     Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
@@ -1836,6 +1837,74 @@ impl Engine {
                 sink,
             ),
         }
+    }
+
+    // ------------------------------------------------------------ new versions
+
+    /// Replaces the running playbook with a new version while keeping every
+    /// subject's state, timers and buffered input. Allowed when the new
+    /// version keeps state the same way: the same traits, events, metrics,
+    /// stages, milestones, rules, escalations and frame layout, so only
+    /// conditions, thresholds, scores' formulas, actions and policies changed.
+    /// The old version's compiled code is freed once nothing uses it.
+    pub fn replace_playbook(&mut self, compiled: Compiled) -> Result<(), RuntimeError> {
+        let old = &self.program;
+        let new = &compiled.program;
+        let fields = |f: &[stagecraft_ir::FieldDef]| -> Vec<(String, Type)> {
+            f.iter().map(|d| (d.name.clone(), d.ty)).collect()
+        };
+        let events = |p: &Program| -> Vec<(String, Vec<(String, Type)>)> {
+            p.events
+                .iter()
+                .map(|e| (e.name.clone(), fields(&e.props)))
+                .collect()
+        };
+        let metrics = |p: &Program| -> Vec<_> {
+            p.metrics
+                .iter()
+                .map(|m| (m.kind, m.window, m.event, m.prop, m.ty))
+                .collect()
+        };
+        let names = |v: Vec<&String>| -> Vec<String> { v.into_iter().cloned().collect() };
+        let checks: [(&'static str, bool); 8] = [
+            ("the frame layout", old.layout == new.layout),
+            ("the traits", fields(&old.traits) == fields(&new.traits)),
+            ("the events", events(old) == events(new)),
+            ("the metrics", metrics(old) == metrics(new)),
+            (
+                "the stages",
+                names(old.stages.iter().map(|s| &s.name).collect())
+                    == names(new.stages.iter().map(|s| &s.name).collect()),
+            ),
+            (
+                "the milestones",
+                names(old.milestones.iter().map(|m| &m.name).collect())
+                    == names(new.milestones.iter().map(|m| &m.name).collect()),
+            ),
+            (
+                "the rules",
+                names(old.rules.iter().map(|r| &r.name).collect())
+                    == names(new.rules.iter().map(|r| &r.name).collect())
+                    && old.transitions.len() == new.transitions.len(),
+            ),
+            (
+                "the escalations",
+                old.escalations
+                    .iter()
+                    .map(|e| (&e.name, e.steps.len()))
+                    .eq(new.escalations.iter().map(|e| (&e.name, e.steps.len()))),
+            ),
+        ];
+        if let Some((what, _)) = checks.iter().find(|(_, same)| !same) {
+            return Err(RuntimeError::IncompatibleVersion {
+                name: new.name.clone(),
+                what,
+            });
+        }
+        self.program = compiled.program.clone();
+        self.compiled = compiled;
+        self.zones.clear();
+        Ok(())
     }
 
     // ------------------------------------------------------------ snapshots

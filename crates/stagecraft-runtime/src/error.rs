@@ -15,6 +15,8 @@ pub enum RuntimeError {
         found: String,
         expected: String,
     },
+    #[error("the new version of `{name}` keeps state differently ({what} changed); restart it from a fresh run instead")]
+    IncompatibleVersion { name: String, what: &'static str },
     #[error("snapshot is not valid: {0}")]
     SnapshotFormat(#[from] serde_json::Error),
 }
