@@ -120,7 +120,10 @@ fn formatted_examples_are_a_fixed_point_of_the_checker() {
 #[test]
 fn syntax_errors_are_reported_not_formatted() {
     let result = stagecraft_fmt::format("playbook \"x\" { language 1 }\nrule r {");
-    assert!(matches!(result, Err(stagecraft_fmt::FormatError::Syntax(_))));
+    assert!(matches!(
+        result,
+        Err(stagecraft_fmt::FormatError::Syntax(_))
+    ));
 }
 
 #[test]

@@ -599,3 +599,42 @@ pub fn describe(r: &Record) -> String {
     };
     format!("{} {} {what}", r.time, r.subject)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: &str, time: &str) -> Record {
+        Record {
+            kind: kind.into(),
+            subject: "acct-1".into(),
+            time: time.into(),
+            fields: Map::new(),
+            cause: stagecraft::runtime::outcome::CauseRecord::Request {
+                message_id: None,
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn backends_that_disagree_are_reported_at_the_first_difference() {
+        let a = vec![record("entered", "t0"), record("action", "t1")];
+        let b = vec![record("entered", "t0"), record("action", "t2")];
+        let why = disagreement(&a, &b).expect("they differ");
+        assert!(why.contains("at record 2"), "{why}");
+        assert!(disagreement(&a, &a).is_none());
+        let shorter = disagreement(&a, &a[..1]).expect("lengths differ");
+        assert!(shorter.contains("at record 2") && shorter.contains("(no record)"));
+    }
+
+    #[test]
+    fn a_step_is_exactly_one_input() {
+        let file: TestFile = crate::spec::parse(
+            "cases:\n  - name: x\n    timeline:\n      - { event: A, ack: B }\n",
+        )
+        .expect("parses");
+        let error = prepare(&file, &file.cases[0], None).expect_err("two inputs in one step");
+        assert!(error.contains("exactly one of"), "{error}");
+    }
+}
