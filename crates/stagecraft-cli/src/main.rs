@@ -30,6 +30,11 @@ enum Command {
     Fmt(commands::fmt::Args),
     /// Run the playbook tests next to playbooks, with coverage.
     Test(commands::test::Args),
+    /// Find bugs in playbooks: dead stages, transitions and rules, shadowing,
+    /// cycles, unused declarations (human, JSON, SARIF, GitHub, JUnit).
+    Lint(commands::lint::Args),
+    /// Draw the stage diagram (Mermaid or Graphviz DOT).
+    Graph(commands::graph::Args),
     /// Language server over stdio, for editors (see docs/editor.md).
     Lsp(commands::lsp::Args),
 }
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Test(args) => commands::test::run(args),
+        Command::Lint(args) => commands::lint::run(args),
+        Command::Graph(args) => commands::graph::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
     };
     exit.into()

@@ -1247,17 +1247,18 @@ impl<'p> Solver<'p> {
                     }
                 }
             }
-            Node::Neg(x) => {
-                if !vals.is_empty() && !self.refine(terms, env, *x, AbsVal::of(neg_vals(&vals))) {
-                    return false;
-                }
-            }
-            Node::Call(Builtin::ToDecimal, args) if args.len() == 1 => {
+            Node::Neg(x)
                 if !vals.is_empty()
-                    && !self.refine(terms, env, args[0], AbsVal::of(unscale(&vals, SCALE)))
-                {
-                    return false;
-                }
+                    && !self.refine(terms, env, *x, AbsVal::of(neg_vals(&vals))) =>
+            {
+                return false;
+            }
+            Node::Call(Builtin::ToDecimal, args)
+                if args.len() == 1
+                    && !vals.is_empty()
+                    && !self.refine(terms, env, args[0], AbsVal::of(unscale(&vals, SCALE))) =>
+            {
+                return false;
             }
             _ => {}
         }

@@ -52,7 +52,7 @@ fn number(r: &mut Rng) -> String {
 
 fn atom(r: &mut Rng) -> String {
     match r.next(7) {
-        0 | 1 | 2 => {
+        0..=2 => {
             let ops = ["==", "!=", "<", "<=", ">", ">="];
             let op = ops[r.next(6) as usize];
             let k = r.next(12) as i64 - 5;

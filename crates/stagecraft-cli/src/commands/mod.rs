@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod fmt;
+pub mod graph;
+pub mod lint;
 pub mod lsp;
 pub mod run;
 pub mod test;
