@@ -63,6 +63,8 @@ pub fn format_parsed(source: &str, ast: &Playbook) -> Result<String, FormatError
         let plan = layout::plan(&stream, ast, &expanded);
         expanded.resize(plan.groups.len(), false);
         let rendered = render::render(&stream, &plan);
+        // Each line that is too long gets its outermost group not yet
+        // expanded; lines are independent, so they are all done at once.
         let mut changed = false;
         for line in &rendered.lines {
             if line.text.trim_end().chars().count() <= layout::WIDTH {
@@ -74,7 +76,6 @@ pub fn format_parsed(source: &str, ast: &Playbook) -> Result<String, FormatError
             if let Some((id, _)) = candidate {
                 expanded[id] = true;
                 changed = true;
-                break;
             }
         }
         if !changed {
