@@ -1,7 +1,6 @@
 //! Every example playbook lints clean at `--fail-level warning`, except for
 //! the known findings below: genuine issues in the examples, reported to
-//! their owner. When one is fixed, remove it from `KNOWN` (the test fails
-//! until the list matches).
+//! their owner. When one is fixed, remove it from `KNOWN`.
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use stagecraft_ir::{StageId, Trigger};
+use stagecraft_ir::{Expr, StageId, TransitionDef, Trigger};
 
 use crate::context::LintContext;
 use crate::finding::{Finding, Level};
@@ -84,20 +84,38 @@ impl LintRule for TransitionCycle {
                     continue;
                 }
                 // Every step's condition at once, each read in its own
-                // source stage.
+                // source stage, with the transitions tried before it from
+                // that stage (on the same input) false, so it is the one
+                // taken.
                 let mut conj = Vec::new();
+                let mut impossible = false;
                 for e in &cycle {
                     let t = &a.transitions[e.transition];
                     let stage = (cx.program.layout.stage, i64::from(e.from));
-                    if let Some(seg) =
-                        t.ir.segment
-                            .and_then(|s| cx.program.segments.get(s as usize))
-                    {
-                        conj.push(cx.solver.intern_with(&seg.cond.expr, Some(stage)));
+                    if let Some(x) = condition(cx, t.ir) {
+                        conj.push(cx.solver.intern_with(&x, Some(stage)));
                     }
-                    if let Some(g) = &t.ir.guard {
-                        conj.push(cx.solver.intern_with(&g.expr, Some(stage)));
+                    for earlier in &a.transitions[..e.transition] {
+                        let coincides = match earlier.ir.trigger {
+                            Trigger::When => true,
+                            Trigger::Event(ev) => Some(ev) == kind,
+                            _ => false,
+                        };
+                        if !coincides
+                            || !earlier.ir.from.contains(&e.from)
+                            || earlier.dead_at(e.from).is_some()
+                        {
+                            continue;
+                        }
+                        match condition(cx, earlier.ir) {
+                            Some(x) => conj
+                                .push(cx.solver.intern_with(&Expr::Not(Box::new(x)), Some(stage))),
+                            None => impossible = true,
+                        }
                     }
+                }
+                if impossible {
+                    continue;
                 }
                 if !cx.solver.can_be_true(&conj, &cx.solver.env(kind)) {
                     continue;
@@ -150,6 +168,20 @@ impl TransitionCycle {
             }
         }
         f
+    }
+}
+
+/// A transition's segment and condition as one expression (`None`: it
+/// always holds).
+fn condition(cx: &LintContext<'_>, t: &TransitionDef) -> Option<Expr> {
+    let seg = t
+        .segment
+        .and_then(|s| cx.program.segments.get(s as usize))
+        .map(|s| s.cond.expr.clone());
+    let guard = t.guard.as_ref().map(|g| g.expr.clone());
+    match (seg, guard) {
+        (Some(a), Some(b)) => Some(Expr::and(a, b)),
+        (a, b) => a.or(b),
     }
 }
 
