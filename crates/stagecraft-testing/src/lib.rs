@@ -245,26 +245,29 @@ fn run_file(
         cases: Vec::new(),
         filtered_out: 0,
     };
-    let spec = match std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| spec::parse(&text))
-    {
+    let sibling = path.with_file_name(format!("{stem}.playbook"));
+    let spec = match std::fs::read_to_string(path) {
+        Err(e) => Err(format!("cannot read the test file: {e}")),
+        Ok(text) => spec::parse(&text).map_err(|e| format!("invalid test file: {e}")),
+    };
+    let spec = match spec {
         Ok(spec) => spec,
         Err(e) => {
-            result.error = Some(format!("cannot read the test file: {e}"));
-            return (result, None);
+            result.playbook = sibling.display().to_string();
+            result.error = Some(e);
+            return (result, Some(sibling));
         }
     };
     let playbook_path = match &spec.playbook {
         Some(p) => path.parent().unwrap_or(Path::new(".")).join(p),
-        None => path.with_file_name(format!("{stem}.playbook")),
+        None => sibling,
     };
     result.playbook = playbook_path.display().to_string();
     let loaded = match load(&playbook_path) {
         Ok(l) => l,
         Err(e) => {
             result.error = Some(e);
-            return (result, None);
+            return (result, Some(playbook_path));
         }
     };
     let interp = loaded.checked.compile(Backend::Interpreter).compiled;
