@@ -579,11 +579,18 @@ impl Lower {
 
     fn number(&mut self, pair: P) -> NumberLit {
         let span = self.sp(&pair);
-        let text: String = pair
-            .as_str()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        // The sign and the digits, without what may stand between them
+        // (spaces, comments).
+        let negative = pair.as_str().starts_with('-');
+        let digits = match pair.clone().into_inner().next() {
+            Some(inner) => inner.as_str().to_string(),
+            None => pair.as_str().to_string(),
+        };
+        let text = if negative {
+            format!("-{digits}")
+        } else {
+            digits
+        };
         let is_decimal = text.contains('.');
         if is_decimal {
             let frac = text.split('.').nth(1).map_or(0, str::len);
@@ -1928,6 +1935,17 @@ mod tests {
         assert_eq!(trim_trailing("a -> b  # note\n\n# more\n  "), "a -> b");
         assert_eq!(trim_trailing("x == \"#1\"  \n"), "x == \"#1\"");
         assert_eq!(trim_trailing("x == \"a\\\"#\" # c"), "x == \"a\\\"#\"");
+    }
+
+    #[test]
+    fn a_comment_inside_a_signed_number_is_not_part_of_it() {
+        let source = "playbook \"p\" { language 1 }\ntraits { n: int in - # lowest\n 5..10 = 0 }\n";
+        let playbook = parse(source).expect("parses");
+        let Item::Traits(traits) = &playbook.items[0] else {
+            panic!("traits")
+        };
+        let range = traits.fields[0].range.as_ref().expect("a range");
+        assert_eq!(range.low.text, "-5");
     }
 
     #[test]
