@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use stagecraft_ir::value::STATUS_VALUE;
 use stagecraft_ir::{EvalPlan, Evaluator, ExprId, FirstMatch, Frame, Interpreter, ListId, Value};
 
 use crate::code::{CompiledCode, ExprFn, ListFn};
@@ -78,6 +79,22 @@ impl JitEvaluator {
     }
 }
 
+impl JitEvaluator {
+    // The fallbacks are kept out of line so that the native path stays
+    // small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn interpret(&self, id: ExprId, frame: &Frame) -> Value {
+        self.interpreter.eval(id, frame)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn interpret_list(&self, list: ListId, frame: &Frame) -> FirstMatch {
+        self.interpreter.first_true(list, frame)
+    }
+}
+
 // Inlinable, so that callers holding a concrete `JitEvaluator` pay no
 // extra call and keep the result in registers.
 impl Evaluator for JitEvaluator {
@@ -100,9 +117,14 @@ impl Evaluator for JitEvaluator {
                         &mut payload,
                     )
                 };
-                Value::decode(status, payload)
+                // Values are the common case; test for them first.
+                if status == STATUS_VALUE {
+                    Value::Val(payload)
+                } else {
+                    Value::decode(status, payload)
+                }
             }
-            _ => self.interpreter.eval(id, frame),
+            _ => self.interpret(id, frame),
         }
     }
 
@@ -126,7 +148,7 @@ impl Evaluator for JitEvaluator {
                     errored: errored != 0,
                 }
             }
-            _ => self.interpreter.first_true(list, frame),
+            _ => self.interpret_list(list, frame),
         }
     }
 

@@ -6,8 +6,8 @@
 //! when the status is 0. Statuses known at compile time stay constants, so an
 //! operator over constants and `now` emits no status code at all.
 //!
-//! The code is straight-line except for `and`/`or`, which branch around their
-//! right operand when the left one decides. Operations that could trap in
+//! The code is straight-line except for `and`/`or`, which branch around a
+//! right operand that is not trivially cheap when the left one decides. Operations that could trap in
 //! hardware (division by zero, `i64::MIN / -1`) get a safe divisor and report
 //! the error through the status instead.
 
@@ -37,12 +37,30 @@ pub(crate) struct HelperIds {
     pub(crate) decimal_round: FuncId,
 }
 
-/// Whether a result is a value, missing or an error, when compile time
-/// already knows.
+/// Whether a result is a value, missing or an error: a constant when
+/// compile time knows, else an `i8` code and whether it can be an error at
+/// all (a status of only 0 or 1 needs fewer instructions to combine).
 #[derive(Debug, Clone, Copy)]
 enum Status {
     Known(u8),
-    Dynamic(ir::Value),
+    Dynamic { code: ir::Value, can_error: bool },
+}
+
+impl Status {
+    fn can_error(self) -> bool {
+        match self {
+            Status::Known(code) => code > STATUS_MISSING,
+            Status::Dynamic { can_error, .. } => can_error,
+        }
+    }
+
+    /// A status computed at run time that may be any code.
+    fn any(code: ir::Value) -> Status {
+        Status::Dynamic {
+            code,
+            can_error: true,
+        }
+    }
 }
 
 const VALUE: Status = Status::Known(stagecraft_ir::value::STATUS_VALUE);
@@ -178,7 +196,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let status = match lowered.status {
             Status::Known(0) => None,
             Status::Known(_) => return self.builder.ins().iconst(types::I8, 0),
-            Status::Dynamic(status) => Some(status),
+            Status::Dynamic { code, .. } => Some(code),
         };
         let equal = self
             .builder
@@ -196,15 +214,18 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
     /// `1` when `lowered` is an error, as an `i8`.
     pub(crate) fn is_error(&mut self, lowered: Lowered) -> ir::Value {
         match lowered.status {
-            Status::Known(code) => {
-                let is_error = code > STATUS_MISSING;
-                self.builder.ins().iconst(types::I8, i64::from(is_error))
-            }
-            Status::Dynamic(status) => self.builder.ins().icmp_imm_s(
+            Status::Dynamic {
+                code,
+                can_error: true,
+            } => self.builder.ins().icmp_imm_s(
                 IntCC::UnsignedGreaterThan,
-                status,
+                code,
                 i64::from(STATUS_MISSING),
             ),
+            status => {
+                let can_error = status.can_error();
+                self.builder.ins().iconst(types::I8, i64::from(can_error))
+            }
         }
     }
 
@@ -237,7 +258,10 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let is_missing = self.builder.ins().icmp_imm_s(IntCC::Equal, present, 0);
         // `icmp` yields 1 for missing, which is exactly the missing status.
         Ok(Lowered {
-            status: Status::Dynamic(is_missing),
+            status: Status::Dynamic {
+                code: is_missing,
+                can_error: false,
+            },
             payload: value,
         })
     }
@@ -271,7 +295,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
     fn materialize(&mut self, status: Status) -> ir::Value {
         match status {
             Status::Known(code) => self.builder.ins().iconst(types::I8, i64::from(code)),
-            Status::Dynamic(value) => value,
+            Status::Dynamic { code, .. } => code,
         }
     }
 
@@ -283,6 +307,16 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             (Status::Known(0), other) | (other, Status::Known(0)) => other,
             (Status::Known(left), _) if left > STATUS_MISSING => Status::Known(left),
             (Status::Known(left), Status::Known(right)) => Status::Known(left.max(right)),
+            // Missing on the left, and no error on the right: missing.
+            (Status::Known(left), right) if !right.can_error() => Status::Known(left),
+            (left, right) if !left.can_error() && !right.can_error() => {
+                let left = self.materialize(left);
+                let right = self.materialize(right);
+                Status::Dynamic {
+                    code: self.builder.ins().bor(left, right),
+                    can_error: false,
+                }
+            }
             (left, right) => {
                 let left = self.materialize(left);
                 let right = self.materialize(right);
@@ -294,7 +328,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 // With no left error both are 0 or 1 or the right is an error:
                 // the larger code is the answer.
                 let larger = self.builder.ins().umax(left, right);
-                Status::Dynamic(self.builder.ins().select(left_is_error, left, larger))
+                Status::any(self.builder.ins().select(left_is_error, left, larger))
             }
         }
     }
@@ -314,10 +348,10 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
     /// operation's own failure counts only when the operands were values.
     fn fallible(&mut self, inputs: Status, failure: ir::Value, payload: ir::Value) -> Lowered {
         let status = match inputs {
-            Status::Known(0) => Status::Dynamic(failure),
+            Status::Known(0) => Status::any(failure),
             known @ Status::Known(_) => known,
-            Status::Dynamic(inputs) => {
-                Status::Dynamic(self.builder.ins().select(inputs, inputs, failure))
+            Status::Dynamic { code, .. } => {
+                Status::any(self.builder.ins().select(code, code, failure))
             }
         };
         Lowered { status, payload }
@@ -450,6 +484,12 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         right: &Expr,
     ) -> Result<Lowered, Unsupported> {
         let left = self.lower(left)?;
+        // Evaluating a cheap right operand costs less than a branch that the
+        // CPU may mispredict; both orders give the same result.
+        if is_cheap(right) {
+            let right = self.lower(right)?;
+            return Ok(self.junction_of(junction, left, right));
+        }
         let decides = self.is_exactly(left, junction.deciding_value());
         let right_block = self.builder.create_block();
         let done = self.builder.create_block();
@@ -488,7 +528,10 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
         self.builder.switch_to_block(done);
         Ok(Lowered {
-            status: Status::Dynamic(status),
+            status: Status::Dynamic {
+                code: status,
+                can_error: result.status.can_error(),
+            },
             payload,
         })
     }
@@ -505,9 +548,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let status = match self.combine(left.status, right.status) {
             Status::Known(0) => VALUE,
             undecided => {
+                let can_error = undecided.can_error();
                 let undecided = self.materialize(undecided);
                 let value = self.builder.ins().iconst(types::I8, 0);
-                Status::Dynamic(self.builder.ins().select(decided, value, undecided))
+                Status::Dynamic {
+                    code: self.builder.ins().select(decided, value, undecided),
+                    can_error,
+                }
             }
         };
         // Decided: the deciding value; otherwise its opposite.
@@ -531,7 +578,17 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                     payload: self.builder.ins().iconst(types::I64, set),
                 }
             }
-            Status::Dynamic(status) => {
+            Status::Dynamic {
+                code: status,
+                can_error: false,
+            } => Lowered {
+                status: VALUE,
+                payload: {
+                    let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
+                    self.widen_bool(is_value)
+                },
+            },
+            Status::Dynamic { code: status, .. } => {
                 let is_error = self.builder.ins().icmp_imm_s(
                     IntCC::UnsignedGreaterThan,
                     status,
@@ -540,7 +597,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 let value = self.builder.ins().iconst(types::I8, 0);
                 let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
                 Lowered {
-                    status: Status::Dynamic(self.builder.ins().select(is_error, status, value)),
+                    status: Status::any(self.builder.ins().select(is_error, status, value)),
                     payload: self.widen_bool(is_value),
                 }
             }
@@ -658,7 +715,11 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             .icmp_imm_s(IntCC::Equal, either_present, 0);
         let now = self.frame.now;
         let (payload, failure) = self.with_overflow_flag(|ins| ins.ssub_overflow(now, time));
-        Ok(self.fallible(Status::Dynamic(missing), failure, payload))
+        let inputs = Status::Dynamic {
+            code: missing,
+            can_error: false,
+        };
+        Ok(self.fallible(inputs, failure, payload))
     }
 }
 
@@ -676,6 +737,25 @@ impl Junction {
             Junction::Or => 1,
         }
     }
+}
+
+/// Whether an expression is a few inline instructions: small, and calling
+/// no helper.
+fn is_cheap(expr: &Expr) -> bool {
+    const CHEAP_NODES: usize = 4;
+    let mut nodes = 0;
+    let mut calls_helper = false;
+    expr.walk(&mut |node| {
+        nodes += 1;
+        calls_helper |= matches!(
+            node,
+            Expr::Arith(
+                ArithOp::MulDecimal | ArithOp::DivDecimal | ArithOp::DivDecimalByInt,
+                ..
+            ) | Expr::Call(Builtin::Round, _)
+        );
+    });
+    nodes <= CHEAP_NODES && !calls_helper
 }
 
 fn int_cc(op: CmpOp) -> IntCC {

@@ -295,6 +295,18 @@ fn and_or_are_three_valued_and_absorb_errors_in_both_orders() {
     ];
     for (expr, expected) in cases {
         assert_eq!(with_slot(&expr, 1), expected, "{expr:?}");
+        // A costly right operand is branched around rather than always
+        // evaluated; the result must not change.
+        let costly = |e: Box<Expr>| {
+            let same = Expr::Call(Builtin::Min, vec![(*e).clone(), *e]);
+            Box::new(Expr::Call(Builtin::Max, vec![same.clone(), same]))
+        };
+        let branching = match expr {
+            Expr::And(a, b) => Expr::And(a, costly(b)),
+            Expr::Or(a, b) => Expr::Or(a, costly(b)),
+            other => other,
+        };
+        assert_eq!(with_slot(&branching, 1), expected, "{branching:?}");
     }
 }
 
