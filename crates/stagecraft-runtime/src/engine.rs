@@ -838,7 +838,8 @@ impl Engine {
                     max,
                     overflow,
                 } => {
-                    if *overflow {
+                    // Only a sum or an average reads the running sum.
+                    if *overflow && matches!(def.kind, MetricKind::Sum | MetricKind::Avg) {
                         Err(EvalError::Overflow)
                     } else {
                         Ok(running(def.kind, def.ty, prop_ty, *count, *sum, *min, *max)

@@ -132,6 +132,12 @@ impl Subject {
         for (i, t) in program.traits.iter().enumerate() {
             subject.set_default_trait(program, i as u32, t.default);
         }
+        for m in 0..program.milestones.len() as u32 {
+            subject.set(
+                program.layout.milestone_base + m,
+                Some(stagecraft_ir::milestone_state::NOT_STARTED),
+            );
+        }
         subject
     }
 
