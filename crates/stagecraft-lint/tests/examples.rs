@@ -1,36 +1,8 @@
-//! Every example playbook lints clean at `--fail-level warning`, except for
-//! the known findings below: genuine issues in the examples, reported to
-//! their owner. When one is fixed, remove it from `KNOWN`.
+//! Every example playbook lints clean at `--fail-level warning`.
 
 use std::path::{Path, PathBuf};
 
 use stagecraft_lint::{lint_source, output, Level, Settings};
-
-/// (example file, code, text the message contains).
-const KNOWN: &[(&str, &str, &str)] = &[
-    (
-        "ecommerce-lifecycle.playbook",
-        "SC1014",
-        "`largest_order_365d`",
-    ),
-    (
-        "ecommerce-lifecycle.playbook",
-        "SC1014",
-        "`lowest_rating_90d`",
-    ),
-    ("ecommerce-lifecycle.playbook", "SC1014", "`has_signed_up`"),
-    (
-        "micro-engagement.playbook",
-        "SC1014",
-        "`automation_uses_in_stage`",
-    ),
-    (
-        "micro-engagement.playbook",
-        "SC1014",
-        "`dashboards_opened_3d`",
-    ),
-    ("product-trials.playbook", "SC1014", "`mrr`"),
-];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -59,7 +31,6 @@ fn examples_lint_clean_at_warning() {
         ..Settings::default()
     };
     let mut unexpected = Vec::new();
-    let mut seen = Vec::new();
     for path in files {
         let file = path
             .file_name()
@@ -69,20 +40,7 @@ fn examples_lint_clean_at_warning() {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut report = lint_source(&name, &text, &settings);
         assert!(report.checked, "{name} must check clean");
-        report.findings.retain(|f| {
-            if f.level < Level::Warning {
-                return false;
-            }
-            match KNOWN.iter().position(|(k, code, text)| {
-                *k == file && f.code == *code && f.message.contains(text)
-            }) {
-                Some(i) => {
-                    seen.push(i);
-                    false
-                }
-                None => true,
-            }
-        });
+        report.findings.retain(|f| f.level >= Level::Warning);
         if !report.findings.is_empty() {
             unexpected.push(report);
         }
@@ -91,13 +49,5 @@ fn examples_lint_clean_at_warning() {
         unexpected.is_empty(),
         "example playbooks must lint clean at `warning`:\n\n{}",
         output::human(&unexpected, false)
-    );
-    let fixed: Vec<_> = (0..KNOWN.len())
-        .filter(|i| !seen.contains(i))
-        .map(|i| KNOWN[i])
-        .collect();
-    assert!(
-        fixed.is_empty(),
-        "fixed in the examples, remove from KNOWN: {fixed:?}"
     );
 }
