@@ -35,6 +35,12 @@ enum Command {
     Lint(commands::lint::Args),
     /// Draw the stage diagram (Mermaid or Graphviz DOT).
     Graph(commands::graph::Args),
+    /// Lifecycle figures over a run's outcomes (table, JSON, CSV, HTML).
+    Report(commands::report::Args),
+    /// Why one account is where it is: its timeline, clause by clause.
+    Explain(commands::explain::Args),
+    /// Replay history through two playbook versions and diff the outcomes.
+    Backtest(commands::backtest::Args),
     /// Language server over stdio, for editors (see docs/editor.md).
     Lsp(commands::lsp::Args),
 }
@@ -59,6 +65,9 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(args),
         Command::Lint(args) => commands::lint::run(args),
         Command::Graph(args) => commands::graph::run(args),
+        Command::Report(args) => commands::report::run(args),
+        Command::Explain(args) => commands::explain::run(args),
+        Command::Backtest(args) => commands::backtest::run(args),
         Command::Lsp(args) => commands::lsp::run(args),
     };
     exit.into()

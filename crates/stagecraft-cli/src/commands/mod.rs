@@ -1,10 +1,13 @@
 //! One module per subcommand.
 
+pub mod backtest;
 pub mod check;
+pub mod explain;
 pub mod fmt;
 pub mod graph;
 pub mod lint;
 pub mod lsp;
+pub mod report;
 pub mod run;
 pub mod test;
 

@@ -50,6 +50,11 @@ pub struct Args {
     /// Do not print the summary table.
     #[arg(long)]
     quiet: bool,
+    /// Go-live: place existing customers in their current stage before the
+    /// events. CSV (`account,stage,entered_at,<trait columns>`) or NDJSON
+    /// (`.ndjson`/`.jsonl`); bad rows are dead letters (see docs/reports.md).
+    #[arg(long)]
+    accounts: Option<PathBuf>,
 }
 
 pub fn parse_duration(text: &str) -> Result<i64, String> {
@@ -179,6 +184,20 @@ pub fn run(args: Args) -> Exit {
         dead,
         error: None,
     };
+    if let Some(path) = &args.accounts {
+        match stagecraft_report::golive::place_file(engine, path, &mut sink) {
+            Ok((placed, summary)) => {
+                engine = placed;
+                if !args.quiet {
+                    eprintln!("{summary}");
+                }
+            }
+            Err(e) => {
+                eprintln!("error: go-live: {e}");
+                return Exit::Usage;
+            }
+        }
+    }
     let progress = (std::io::stderr().is_terminal() && total_bytes > 8 << 20).then(|| {
         let bar = indicatif::ProgressBar::new(total_bytes);
         bar.set_style(

@@ -1,0 +1,102 @@
+//! `stagecraft backtest OLD NEW --events FILE`: replays the events through
+//! two versions of a playbook and diffs the outcomes: accounts whose final
+//! stage differs, actions added and removed by rule, funnel and velocity.
+//! See `docs/reports.md`.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+
+use stagecraft::runtime::Config;
+use stagecraft_report::backtest::{backtest, human, BacktestOptions};
+
+use super::report::parse_time;
+use super::{load_playbook, open_output, Backend};
+use crate::exit::Exit;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BacktestFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The playbook as it is.
+    old: PathBuf,
+    /// The playbook as proposed.
+    new: PathBuf,
+    /// NDJSON events (history) replayed through both; a file, read twice.
+    #[arg(long)]
+    events: PathBuf,
+    /// Advance both runs to this time at the end (RFC 3339 or a date),
+    /// firing every timer due by then.
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: BacktestFormat,
+    /// Examples listed per difference.
+    #[arg(long, default_value = "5")]
+    examples: usize,
+    /// Where the diff goes (`-`: standard output).
+    #[arg(long, default_value = "-")]
+    out: PathBuf,
+    #[arg(long, default_value = "0s", value_parser = super::run::parse_duration)]
+    allowed_lateness: i64,
+    #[arg(long, default_value = "24h", value_parser = super::run::parse_duration)]
+    dedupe_window: i64,
+    #[arg(long, value_enum, default_value = "jit")]
+    backend: Backend,
+}
+
+pub fn run(args: Args) -> Exit {
+    let until = match args.until.as_deref().map(parse_time) {
+        Some(None) => {
+            eprintln!(
+                "error: `--until` is not an RFC 3339 time or a date, e.g. 2026-03-01T00:00:00Z"
+            );
+            return Exit::Usage;
+        }
+        Some(Some(t)) => Some(t),
+        None => None,
+    };
+    if args.events.as_os_str() == "-" {
+        eprintln!("error: `--events` must be a file: it is read once per playbook");
+        return Exit::Usage;
+    }
+    let (Some(old), Some(new)) = (
+        load_playbook(&args.old, args.backend),
+        load_playbook(&args.new, args.backend),
+    ) else {
+        return Exit::Findings;
+    };
+    let options = BacktestOptions {
+        config: Config {
+            allowed_lateness_millis: args.allowed_lateness,
+            dedupe_window_millis: args.dedupe_window,
+        },
+        until,
+        examples: args.examples,
+    };
+    let open = || File::open(&args.events).map(|f| BufReader::with_capacity(1 << 20, f));
+    let result = match backtest(&old, &new, open, &options) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: reading `{}`: {e}", args.events.display());
+            return Exit::Usage;
+        }
+    };
+    let text = match args.format {
+        BacktestFormat::Human => human(&result),
+        BacktestFormat::Json => serde_json::to_string_pretty(&result).unwrap_or_default() + "\n",
+    };
+    let written = open_output(&args.out).and_then(|mut out| {
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    });
+    if let Err(e) = written {
+        eprintln!("error: cannot write `{}`: {e}", args.out.display());
+        return Exit::Usage;
+    }
+    Exit::Success
+}
