@@ -165,19 +165,31 @@ impl<'m> FunctionCompiler<'m> {
         let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
         let (frame, out) = enter(&mut builder);
         let mut lowering = ExprLowering::new(&mut builder, self.module, self.helpers, frame);
-        let lowered = lowering
-            .lower(expr)
-            .map_err(|reason| JitError::Unsupported {
-                expr: expr_id,
-                reason,
-            })?;
-        let status = lowering.status_value(lowered);
-        let payload = lowering.payload(lowered);
+        let unsupported = |reason| JitError::Unsupported {
+            expr: expr_id,
+            reason,
+        };
+        // The fast path returns a value unless something was missing or
+        // failed; then the exact path recomputes the status.
+        let fast = lowering.lower_optimistic(expr).map_err(unsupported)?;
+        if let Some(trouble) = fast.trouble {
+            let fast_block = lowering.builder.create_block();
+            let exact_block = lowering.builder.create_block();
+            lowering
+                .builder
+                .ins()
+                .brif(trouble, exact_block, &[], fast_block, &[]);
+            lowering.builder.seal_block(fast_block);
+            lowering.builder.seal_block(exact_block);
+            lowering.builder.switch_to_block(fast_block);
+            lowering.return_result(fast.value, out);
+            lowering.builder.switch_to_block(exact_block);
+            let exact = lowering.lower(expr).map_err(unsupported)?;
+            lowering.return_result(exact, out);
+        } else {
+            lowering.return_result(fast.value, out);
+        }
         let min_frame_len = lowering.min_frame_len();
-        builder
-            .ins()
-            .store(MemFlagsData::trusted(), payload, out, 0);
-        builder.ins().return_(&[status]);
         builder.finalize(self.module.isa().frontend_config());
 
         let id = self.define(
@@ -210,30 +222,54 @@ impl<'m> FunctionCompiler<'m> {
             let Some(guard) = plan.exprs.get(*expr_id as usize) else {
                 continue;
             };
-            let lowered = lowering
-                .lower(guard)
-                .map_err(|reason| JitError::Unsupported {
-                    expr: *expr_id,
-                    reason,
-                })?;
-            let matched = lowering.is_exactly(lowered, 1);
-            let guard_errored = lowering.is_error(lowered);
-            let errored_after = lowering.builder.ins().bor(errored, guard_errored);
+            let unsupported = |reason| JitError::Unsupported {
+                expr: *expr_id,
+                reason,
+            };
             let position = lowering
                 .builder
                 .ins()
                 .iconst(types::I32, i64::from(position));
+            let matched_args = [BlockArg::Value(position), BlockArg::Value(errored)];
             let next = lowering.builder.create_block();
+            let errored_before_next = lowering.builder.append_block_param(next, types::I8);
+            // The fast path decides unless something was missing or failed;
+            // then the exact path decides and records errors.
+            let fast = lowering.lower_optimistic(guard).map_err(unsupported)?;
+            if let Some(trouble) = fast.trouble {
+                let fast_block = lowering.builder.create_block();
+                let exact_block = lowering.builder.create_block();
+                lowering
+                    .builder
+                    .ins()
+                    .brif(trouble, exact_block, &[], fast_block, &[]);
+                lowering.builder.seal_block(fast_block);
+                lowering.builder.seal_block(exact_block);
+                lowering.builder.switch_to_block(exact_block);
+                let exact = lowering.lower(guard).map_err(unsupported)?;
+                let matched = lowering.is_exactly(exact, 1);
+                let guard_errored = lowering.is_error(exact);
+                let errored_after = lowering.builder.ins().bor(errored, guard_errored);
+                lowering.builder.ins().brif(
+                    matched,
+                    exit,
+                    &matched_args,
+                    next,
+                    &[BlockArg::Value(errored_after)],
+                );
+                lowering.builder.switch_to_block(fast_block);
+            }
+            let matched = lowering.is_exactly(fast.value, 1);
             lowering.builder.ins().brif(
                 matched,
                 exit,
-                &[BlockArg::Value(position), BlockArg::Value(errored)],
+                &matched_args,
                 next,
-                &[],
+                &[BlockArg::Value(errored)],
             );
             lowering.builder.seal_block(next);
             lowering.builder.switch_to_block(next);
-            errored = errored_after;
+            errored = errored_before_next;
         }
         let min_frame_len = lowering.min_frame_len();
         let no_match = builder.ins().iconst(types::I32, i64::from(u32::MAX));

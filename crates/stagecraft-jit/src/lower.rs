@@ -7,9 +7,10 @@
 //! operator over constants and `now` emits no status code at all.
 //!
 //! The code is straight-line except for `and`/`or`, which branch around a
-//! right operand that is not trivially cheap when the left one decides. Operations that could trap in
-//! hardware (division by zero, `i64::MIN / -1`) get a safe divisor and report
-//! the error through the status instead.
+//! right operand that is not trivially cheap when the left one decides.
+//! Operations that could trap in hardware (division by zero,
+//! `i64::MIN / -1`) get a safe divisor and report the error through the
+//! status instead.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -65,6 +66,31 @@ impl Status {
 
 const VALUE: Status = Status::Known(stagecraft_ir::value::STATUS_VALUE);
 
+/// How sub-expressions are lowered.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Statuses as the interpreter computes them.
+    Exact,
+    /// Assuming every sub-expression is a value and recording in a trouble
+    /// flag where that did not hold: fewer instructions, exact only when
+    /// the flag stays zero.
+    Optimistic,
+}
+
+/// A fast-path result: exact when `trouble` is absent or zero at run time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Optimistic {
+    pub(crate) value: Lowered,
+    pub(crate) trouble: Option<ir::Value>,
+}
+
+impl Optimistic {
+    /// The trouble flag as a status: a value when there is none.
+    fn status(self) -> Status {
+        self.trouble.map_or(VALUE, Status::any)
+    }
+}
+
 /// A lowered expression: its status and payload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Lowered {
@@ -92,6 +118,9 @@ pub(crate) struct ExprLowering<'a, 'f, M: Module> {
     imported: Vec<(FuncId, ir::FuncRef)>,
     /// One past the highest slot read: the frame length the function needs.
     min_frame_len: usize,
+    /// Non-value statuses met so far by the optimistic lowering in
+    /// progress, or'ed together.
+    trouble: Option<ir::Value>,
 }
 
 impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
@@ -109,6 +138,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             helper_out_slot: None,
             imported: Vec::new(),
             min_frame_len: 0,
+            trouble: None,
         }
     }
 
@@ -116,7 +146,61 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         self.min_frame_len
     }
 
+    /// Lowers `expr` with exact statuses.
     pub(crate) fn lower(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
+        self.node(expr, Mode::Exact)
+    }
+
+    /// Lowers `expr` for the fast path: the result is exact whenever the
+    /// returned trouble flag is zero (or absent); otherwise the caller must
+    /// take the exact path.
+    pub(crate) fn lower_optimistic(&mut self, expr: &Expr) -> Result<Optimistic, Unsupported> {
+        let enclosing = self.trouble.take();
+        let lowered = self.node(expr, Mode::Optimistic)?;
+        self.note_trouble(lowered.status);
+        let trouble = std::mem::replace(&mut self.trouble, enclosing);
+        Ok(Optimistic {
+            value: Lowered {
+                status: VALUE,
+                payload: lowered.payload,
+            },
+            trouble,
+        })
+    }
+
+    /// A sub-expression: exact, or in optimistic mode assumed to be a value,
+    /// with its status added to the trouble flag.
+    fn child(&mut self, expr: &Expr, mode: Mode) -> Result<Lowered, Unsupported> {
+        let lowered = self.node(expr, mode)?;
+        Ok(match mode {
+            Mode::Exact => lowered,
+            Mode::Optimistic => {
+                self.note_trouble(lowered.status);
+                Lowered {
+                    status: VALUE,
+                    payload: lowered.payload,
+                }
+            }
+        })
+    }
+
+    /// Adds a non-value status to the trouble flag.
+    fn note_trouble(&mut self, status: Status) {
+        let code = match status {
+            Status::Known(0) => return,
+            status => self.materialize(status),
+        };
+        self.trouble = Some(match self.trouble {
+            Some(trouble) => self.builder.ins().bor(trouble, code),
+            None => code,
+        });
+    }
+
+    /// In exact mode, a node's status follows the interpreter; in
+    /// optimistic mode it covers only the node's own failure (or, for a
+    /// leaf, missingness): its children are taken as the values they
+    /// computed, their statuses going to the trouble flag.
+    fn node(&mut self, expr: &Expr, mode: Mode) -> Result<Lowered, Unsupported> {
         Ok(match expr {
             Expr::Const(value) => self.constant(*value),
             Expr::Load(slot) => self.load(*slot)?,
@@ -125,7 +209,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 payload: self.frame.now,
             },
             Expr::Neg(operand) => {
-                let operand = self.lower(operand)?;
+                let operand = self.child(operand, mode)?;
                 let x = operand.payload;
                 let is_min = self.builder.ins().icmp_imm_s(IntCC::Equal, x, i64::MIN);
                 let failure = self.failure_if(is_min, EvalError::Overflow);
@@ -133,7 +217,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 self.fallible(operand.status, failure, payload)
             }
             Expr::Not(operand) => {
-                let operand = self.lower(operand)?;
+                let operand = self.child(operand, mode)?;
                 let is_zero = self
                     .builder
                     .ins()
@@ -144,13 +228,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 }
             }
             Expr::Arith(op, left, right) => {
-                let left = self.lower(left)?;
-                let right = self.lower(right)?;
+                let left = self.child(left, mode)?;
+                let right = self.child(right, mode)?;
                 self.arith(*op, left, right)
             }
             Expr::Cmp(op, left, right) => {
-                let left = self.lower(left)?;
-                let right = self.lower(right)?;
+                let left = self.child(left, mode)?;
+                let right = self.child(right, mode)?;
                 let holds = self
                     .builder
                     .ins()
@@ -161,13 +245,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                     payload: self.widen_bool(holds),
                 }
             }
-            Expr::And(left, right) => self.short_circuit(Junction::And, left, right)?,
-            Expr::Or(left, right) => self.short_circuit(Junction::Or, left, right)?,
+            Expr::And(left, right) => self.short_circuit(Junction::And, left, right, mode)?,
+            Expr::Or(left, right) => self.short_circuit(Junction::Or, left, right, mode)?,
             Expr::IsSet(operand) => {
-                let operand = self.lower(operand)?;
+                let operand = self.child(operand, mode)?;
                 self.is_set(operand)
             }
-            Expr::Call(builtin, args) => self.call(*builtin, args)?,
+            Expr::Call(builtin, args) => self.call(*builtin, args, mode)?,
             Expr::Since { ts, fallback } => self.since(*ts, *fallback)?,
             Expr::Crosses {
                 below,
@@ -175,8 +259,8 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 prev,
                 threshold,
             } => {
-                let value = self.lower(value)?;
-                let threshold = self.lower(threshold)?;
+                let value = self.child(value, mode)?;
+                let threshold = self.child(threshold, mode)?;
                 let before = self.load(*prev)?;
                 // Below: was at or above, is now under; above: the mirror.
                 let (before_cc, after_cc) = if *below {
@@ -229,12 +313,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         }
     }
 
-    pub(crate) fn status_value(&mut self, lowered: Lowered) -> ir::Value {
-        self.materialize(lowered.status)
-    }
-
-    pub(crate) fn payload(&self, lowered: Lowered) -> ir::Value {
-        lowered.payload
+    /// Stores the payload to `out` and returns the status.
+    pub(crate) fn return_result(&mut self, lowered: Lowered, out: ir::Value) {
+        let status = self.materialize(lowered.status);
+        self.builder
+            .ins()
+            .store(MemFlagsData::trusted(), lowered.payload, out, 0);
+        self.builder.ins().return_(&[status]);
     }
 
     fn constant(&mut self, value: i64) -> Lowered {
@@ -482,14 +567,19 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         junction: Junction,
         left: &Expr,
         right: &Expr,
+        mode: Mode,
     ) -> Result<Lowered, Unsupported> {
-        let left = self.lower(left)?;
         // Evaluating a cheap right operand costs less than a branch that the
         // CPU may mispredict; both orders give the same result.
         if is_cheap(right) {
-            let right = self.lower(right)?;
+            let left = self.child(left, mode)?;
+            let right = self.child(right, mode)?;
             return Ok(self.junction_of(junction, left, right));
         }
+        if let Mode::Optimistic = mode {
+            return self.optimistic_short_circuit(junction, left, right);
+        }
+        let left = self.lower(left)?;
         let decides = self.is_exactly(left, junction.deciding_value());
         let right_block = self.builder.create_block();
         let done = self.builder.create_block();
@@ -532,6 +622,65 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 code: status,
                 can_error: result.status.can_error(),
             },
+            payload,
+        })
+    }
+
+    /// `and`/`or` on the fast path: a left operand that is a value and
+    /// decides skips the right one; otherwise both troubles count.
+    fn optimistic_short_circuit(
+        &mut self,
+        junction: Junction,
+        left: &Expr,
+        right: &Expr,
+    ) -> Result<Lowered, Unsupported> {
+        let left = self.lower_optimistic(left)?;
+        let left_trouble = left.status();
+        let decides = self.is_exactly(
+            Lowered {
+                status: left_trouble,
+                payload: left.value.payload,
+            },
+            junction.deciding_value(),
+        );
+        let right_block = self.builder.create_block();
+        let done = self.builder.create_block();
+        let payload = self.builder.append_block_param(done, types::I64);
+        let trouble = self.builder.append_block_param(done, types::I8);
+        let no_trouble = self.builder.ins().iconst(types::I8, 0);
+        let deciding_payload = self
+            .builder
+            .ins()
+            .iconst(types::I64, junction.deciding_value());
+        self.builder.ins().brif(
+            decides,
+            done,
+            &[
+                BlockArg::Value(deciding_payload),
+                BlockArg::Value(no_trouble),
+            ],
+            right_block,
+            &[],
+        );
+        self.builder.seal_block(right_block);
+
+        self.builder.switch_to_block(right_block);
+        let right = self.lower_optimistic(right)?;
+        let result = self.junction_of(junction, left.value, right.value);
+        let both = match (left.trouble, right.trouble) {
+            (Some(left), Some(right)) => self.builder.ins().bor(left, right),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => self.builder.ins().iconst(types::I8, 0),
+        };
+        self.builder.ins().jump(
+            done,
+            &[BlockArg::Value(result.payload), BlockArg::Value(both)],
+        );
+        self.builder.seal_block(done);
+
+        self.builder.switch_to_block(done);
+        Ok(Lowered {
+            status: Status::any(trouble),
             payload,
         })
     }
@@ -604,7 +753,12 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         }
     }
 
-    fn call(&mut self, builtin: Builtin, args: &[Expr]) -> Result<Lowered, Unsupported> {
+    fn call(
+        &mut self,
+        builtin: Builtin,
+        args: &[Expr],
+        mode: Mode,
+    ) -> Result<Lowered, Unsupported> {
         // Like the interpreter: an absent argument is missing, extra ones
         // are ignored.
         let arity = match builtin {
@@ -615,7 +769,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let mut lowered = Vec::with_capacity(arity);
         for position in 0..arity {
             lowered.push(match args.get(position) {
-                Some(arg) => self.lower(arg)?,
+                Some(arg) => self.child(arg, mode)?,
                 None => self.missing(),
             });
         }
