@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_json::value::RawValue;
 use stagecraft::ir::{FieldDef, Program, Type};
 use stagecraft::runtime::symbols::Symbols;
-use stagecraft::runtime::{ingest, time, DeadLetter, Engine, Sink, Snapshot};
+use stagecraft::runtime::{ingest, time, DeadLetter, Engine, Sink};
 
 /// What go-live did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -388,30 +388,6 @@ fn check(
     })
 }
 
-/// Extends the engine's symbol table with the strings the accounts file
-/// introduced. `Engine::place` takes trait values already converted, and
-/// converting a string trait interns it; the engine exposes no mutable
-/// symbol table, so the table is extended through a snapshot round trip
-/// (the snapshot is restored into the same compiled playbook).
-fn with_symbols(engine: Engine, symbols: &Symbols) -> Result<Engine, String> {
-    if symbols.len() == engine.symbols().len() {
-        return Ok(engine);
-    }
-    let compiled = engine.compiled().clone();
-    let mut json = serde_json::to_value(engine.snapshot()).map_err(|e| e.to_string())?;
-    let names: Vec<serde_json::Value> = (0..symbols.len() as i64)
-        .map(|i| serde_json::Value::String(symbols.name(i).to_string()))
-        .collect();
-    let slot = json
-        .get_mut("engine")
-        .and_then(|e| e.get_mut("symbols"))
-        .and_then(|s| s.get_mut("names"))
-        .ok_or("the engine snapshot has no symbol table")?;
-    *slot = serde_json::Value::Array(names);
-    let snapshot: Snapshot = serde_json::from_value(json).map_err(|e| e.to_string())?;
-    Engine::restore(compiled, snapshot).map_err(|e| e.to_string())
-}
-
 /// Checks every row, writes the bad ones as dead letters, and places the
 /// rest. Fails (before placing anything) only when the file as a whole is
 /// unusable (a CSV header naming an unknown trait, an unclosed quote).
@@ -460,7 +436,10 @@ pub fn place_accounts(
         }
     }
     drop(entered);
-    let mut engine = with_symbols(engine, &symbols)?;
+    let mut engine = engine;
+    // The rows' strings were interned into a copy of the engine's table,
+    // which only grew: it replaces the engine's.
+    *engine.symbols_mut() = symbols;
     for p in placements {
         match engine.place(
             &p.account,

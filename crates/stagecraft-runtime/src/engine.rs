@@ -218,6 +218,13 @@ impl Engine {
         &self.symbols
     }
 
+    /// The symbol table, to intern string and time-zone values of inputs
+    /// built by hand (`Engine::push`, `Engine::place`). Symbols are only ever
+    /// added, so existing values keep their ids.
+    pub fn symbols_mut(&mut self) -> &mut Symbols {
+        &mut self.symbols
+    }
+
     /// The subjects, in the order they were first seen.
     pub fn subjects(&self) -> &[Subject] {
         &self.subjects
@@ -407,10 +414,11 @@ impl Engine {
                 .ok_or_else(|| format!("`{name}` is not a stage of this playbook"))?,
             None => program.initial_stage(),
         };
-        self.line += 1;
+        // A placement is not an input line: its cause has line 0, and the
+        // lines of the input that follows keep their numbers.
         let cause = Cause::Request {
             message_id: None,
-            line: self.line,
+            line: 0,
         };
         let s = self.subject_index(key);
         {
