@@ -9,11 +9,9 @@ use std::sync::Arc;
 
 use stagecraft::ir::Program;
 use stagecraft::syntax::ast::Playbook;
-use stagecraft::syntax::lexer::{self, TokenKind};
 use stagecraft::syntax::{Span, SyntaxError};
 use stagecraft::{Diagnostic, Parsed, Rejection, Source};
 
-use crate::docs::ITEM_KEYWORDS;
 use crate::index::Index;
 use crate::line_index::LineIndex;
 use crate::LintFn;
@@ -79,47 +77,10 @@ impl Analysis {
     }
 }
 
-/// Where top-level declarations start: an item keyword at bracket depth zero
-/// (`event` only before a string, `milestone` only before a name and `{`),
-/// as the parser cuts a file for error recovery.
+/// Where top-level declarations start, exactly as the parser cuts a file for
+/// error recovery.
 pub fn item_starts(text: &str) -> Vec<usize> {
-    let tokens: Vec<_> = lexer::tokenize(text)
-        .into_iter()
-        .filter(|t| !matches!(t.kind, Some(TokenKind::Comment | TokenKind::Newline)))
-        .collect();
-    let mut depth = 0usize;
-    let mut starts = Vec::new();
-    for (i, token) in tokens.iter().enumerate() {
-        match token.kind {
-            Some(TokenKind::LBrace | TokenKind::LParen | TokenKind::LBracket) => depth += 1,
-            Some(TokenKind::RBrace | TokenKind::RParen | TokenKind::RBracket) => {
-                depth = depth.saturating_sub(1)
-            }
-            Some(TokenKind::Word) if depth == 0 => {
-                let word = &text[token.span.start..token.span.end];
-                if !ITEM_KEYWORDS.contains(&word) {
-                    continue;
-                }
-                let previous = i.checked_sub(1).and_then(|j| tokens[j].kind);
-                let next = tokens.get(i + 1).and_then(|t| t.kind);
-                let after = tokens.get(i + 2).and_then(|t| t.kind);
-                let is_item = previous != Some(TokenKind::Dot)
-                    && match word {
-                        "event" => next == Some(TokenKind::Str),
-                        "milestone" => {
-                            next == Some(TokenKind::Word) && after == Some(TokenKind::LBrace)
-                        }
-                        "traits" | "stages" | "policy" => next == Some(TokenKind::LBrace),
-                        _ => next == Some(TokenKind::Word),
-                    };
-                if is_item {
-                    starts.push(token.span.start);
-                }
-            }
-            _ => {}
-        }
-    }
-    starts
+    stagecraft::syntax::parser::declaration_starts(text)
 }
 
 /// Error recovery: blanks out every top-level declaration that holds a

@@ -128,20 +128,7 @@ pub const KEYWORDS: &[(&str, &str)] = &[
 ];
 
 /// Keywords that start a top-level declaration.
-pub const ITEM_KEYWORDS: &[&str] = &[
-    "traits",
-    "event",
-    "metric",
-    "score",
-    "segment",
-    "stages",
-    "transition",
-    "manual",
-    "milestone",
-    "rule",
-    "escalation",
-    "policy",
-];
+pub use stagecraft::syntax::parser::ITEM_KEYWORDS;
 
 /// Built-in functions and values: name, signature, description.
 pub const BUILTINS: &[(&str, &str, &str)] = &[

@@ -263,26 +263,7 @@ pub struct ExplainSink {
     pub dead_letters: Vec<DeadLetter>,
 }
 
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            hash ^= 0xff;
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        for b in *part {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
-}
-
-/// The holdout bucket of a subject for a rule (`docs/semantics.md` 4.4): a
-/// subject is held out when it is below the rule's basis points.
-pub fn holdout_bucket(subject: &str, rule: &str) -> u64 {
-    fnv1a(&[subject.as_bytes(), rule.as_bytes()]) % 10_000
-}
+pub use stagecraft::runtime::engine::holdout_bucket;
 
 fn trigger_matches(program: &Program, trigger: Trigger, owner: TimerKey, frame: &Frame) -> bool {
     let layout = &program.layout;

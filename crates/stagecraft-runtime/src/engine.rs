@@ -159,6 +159,13 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
     hash
 }
 
+/// The holdout bucket (0..10000) of a subject for a rule: the subject is held
+/// out of a rule whose holdout in basis points is above its bucket
+/// (`docs/semantics.md` 4.4).
+pub fn holdout_bucket(subject: &str, rule: &str) -> u64 {
+    fnv1a(&[subject.as_bytes(), rule.as_bytes()]) % 10_000
+}
+
 fn cause_key(cause: &Cause) -> String {
     match cause {
         Cause::Event {
@@ -1364,12 +1371,8 @@ impl Engine {
     }
 
     fn in_holdout(&self, s: u32, rule: &str, basis_points: u32) -> bool {
-        if basis_points == 0 {
-            return false;
-        }
-        let key = &self.subjects[s as usize].key;
-        let hash = fnv1a(&[key.as_bytes(), rule.as_bytes()]);
-        (hash % 10_000) < u64::from(basis_points)
+        basis_points > 0
+            && holdout_bucket(&self.subjects[s as usize].key, rule) < u64::from(basis_points)
     }
 
     fn idempotency_key(&self, s: u32, owner: &str, action: u32, cause: &Cause) -> u64 {

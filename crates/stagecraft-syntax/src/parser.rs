@@ -100,7 +100,8 @@ fn unexpected_end(source: &str) -> SyntaxError {
     }
 }
 
-const ITEM_KEYWORDS: &[&str] = &[
+/// Keywords that start a top-level declaration.
+pub const ITEM_KEYWORDS: &[&str] = &[
     "traits",
     "event",
     "metric",
@@ -114,6 +115,13 @@ const ITEM_KEYWORDS: &[&str] = &[
     "escalation",
     "policy",
 ];
+
+/// Where the top-level declarations of `source` start (byte offsets), as the
+/// parser cuts a file to report every error: for tools that recover from
+/// errors the same way (the language server).
+pub fn declaration_starts(source: &str) -> Vec<usize> {
+    item_starts(source, &lexer::tokenize(source))
+}
 
 /// Where top-level declarations start, by the token stream: an item keyword at
 /// bracket depth zero (`event` only before a string, `milestone` only before a
