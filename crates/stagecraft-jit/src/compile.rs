@@ -81,6 +81,9 @@ fn native_isa() -> Result<OwnedTargetIsa, JitError> {
     let mut flags = settings::builder();
     let settings = [
         ("opt_level", "speed"),
+        // Load forwarding would let the exact path reuse the fast path's
+        // loads; see `ExprLowering::load_raw`.
+        ("enable_alias_analysis", "false"),
         // cranelift-jit needs non-PIC code; long-range calls to the helpers
         // avoid relocation range limits (see the crate notes).
         ("is_pic", "false"),

@@ -118,6 +118,7 @@ pub(crate) struct ExprLowering<'a, 'f, M: Module> {
     imported: Vec<(FuncId, ir::FuncRef)>,
     /// One past the highest slot read: the frame length the function needs.
     min_frame_len: usize,
+    mode: Mode,
     /// Non-value statuses met so far by the optimistic lowering in
     /// progress, or'ed together.
     trouble: Option<ir::Value>,
@@ -138,6 +139,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             helper_out_slot: None,
             imported: Vec::new(),
             min_frame_len: 0,
+            mode: Mode::Exact,
             trouble: None,
         }
     }
@@ -148,17 +150,23 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
     /// Lowers `expr` with exact statuses.
     pub(crate) fn lower(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
-        self.node(expr, Mode::Exact)
+        let enclosing = std::mem::replace(&mut self.mode, Mode::Exact);
+        let lowered = self.node(expr);
+        self.mode = enclosing;
+        lowered
     }
 
     /// Lowers `expr` for the fast path: the result is exact whenever the
     /// returned trouble flag is zero (or absent); otherwise the caller must
     /// take the exact path.
     pub(crate) fn lower_optimistic(&mut self, expr: &Expr) -> Result<Optimistic, Unsupported> {
-        let enclosing = self.trouble.take();
-        let lowered = self.node(expr, Mode::Optimistic)?;
+        let (enclosing_trouble, enclosing_mode) = (self.trouble.take(), self.mode);
+        self.mode = Mode::Optimistic;
+        let lowered = self.node(expr);
+        self.mode = enclosing_mode;
+        let lowered = lowered?;
         self.note_trouble(lowered.status);
-        let trouble = std::mem::replace(&mut self.trouble, enclosing);
+        let trouble = std::mem::replace(&mut self.trouble, enclosing_trouble);
         Ok(Optimistic {
             value: Lowered {
                 status: VALUE,
@@ -170,9 +178,9 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
     /// A sub-expression: exact, or in optimistic mode assumed to be a value,
     /// with its status added to the trouble flag.
-    fn child(&mut self, expr: &Expr, mode: Mode) -> Result<Lowered, Unsupported> {
-        let lowered = self.node(expr, mode)?;
-        Ok(match mode {
+    fn child(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
+        let lowered = self.node(expr)?;
+        Ok(match self.mode {
             Mode::Exact => lowered,
             Mode::Optimistic => {
                 self.note_trouble(lowered.status);
@@ -200,7 +208,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
     /// optimistic mode it covers only the node's own failure (or, for a
     /// leaf, missingness): its children are taken as the values they
     /// computed, their statuses going to the trouble flag.
-    fn node(&mut self, expr: &Expr, mode: Mode) -> Result<Lowered, Unsupported> {
+    fn node(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
         Ok(match expr {
             Expr::Const(value) => self.constant(*value),
             Expr::Load(slot) => self.load(*slot)?,
@@ -209,7 +217,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 payload: self.frame.now,
             },
             Expr::Neg(operand) => {
-                let operand = self.child(operand, mode)?;
+                let operand = self.child(operand)?;
                 let x = operand.payload;
                 let is_min = self.builder.ins().icmp_imm_s(IntCC::Equal, x, i64::MIN);
                 let failure = self.failure_if(is_min, EvalError::Overflow);
@@ -217,7 +225,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 self.fallible(operand.status, failure, payload)
             }
             Expr::Not(operand) => {
-                let operand = self.child(operand, mode)?;
+                let operand = self.child(operand)?;
                 let is_zero = self
                     .builder
                     .ins()
@@ -228,13 +236,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 }
             }
             Expr::Arith(op, left, right) => {
-                let left = self.child(left, mode)?;
-                let right = self.child(right, mode)?;
+                let left = self.child(left)?;
+                let right = self.child(right)?;
                 self.arith(*op, left, right)
             }
             Expr::Cmp(op, left, right) => {
-                let left = self.child(left, mode)?;
-                let right = self.child(right, mode)?;
+                let left = self.child(left)?;
+                let right = self.child(right)?;
                 let holds = self
                     .builder
                     .ins()
@@ -245,13 +253,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                     payload: self.widen_bool(holds),
                 }
             }
-            Expr::And(left, right) => self.short_circuit(Junction::And, left, right, mode)?,
-            Expr::Or(left, right) => self.short_circuit(Junction::Or, left, right, mode)?,
+            Expr::And(left, right) => self.short_circuit(Junction::And, left, right)?,
+            Expr::Or(left, right) => self.short_circuit(Junction::Or, left, right)?,
             Expr::IsSet(operand) => {
-                let operand = self.child(operand, mode)?;
+                let operand = self.child(operand)?;
                 self.is_set(operand)
             }
-            Expr::Call(builtin, args) => self.call(*builtin, args, mode)?,
+            Expr::Call(builtin, args) => self.call(*builtin, args)?,
             Expr::Since { ts, fallback } => self.since(*ts, *fallback)?,
             Expr::Crosses {
                 below,
@@ -259,8 +267,8 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 prev,
                 threshold,
             } => {
-                let value = self.child(value, mode)?;
-                let threshold = self.child(threshold, mode)?;
+                let value = self.child(value)?;
+                let threshold = self.child(threshold)?;
                 let before = self.load(*prev)?;
                 // Below: was at or above, is now under; above: the mirror.
                 let (before_cc, after_cc) = if *below {
@@ -365,7 +373,12 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         self.min_frame_len = self.min_frame_len.max(needed);
         // The frame is borrowed immutably for the whole call and its length
         // is checked before the call, so loads neither trap nor see writes.
-        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        // The exact path loads afresh rather than reuse the fast path's
+        // loads, which would keep them alive (and spilled) across it.
+        let flags = match self.mode {
+            Mode::Optimistic => MemFlagsData::trusted().with_readonly().with_can_move(),
+            Mode::Exact => MemFlagsData::trusted(),
+        };
         let present = self
             .builder
             .ins()
@@ -420,6 +433,11 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
     /// The status code `error` when `condition` holds, else 0.
     fn failure_if(&mut self, condition: ir::Value, error: EvalError) -> ir::Value {
+        // Optimistic statuses of failing operations only feed the trouble
+        // flag, where any non-zero code will do.
+        if let Mode::Optimistic = self.mode {
+            return condition;
+        }
         let code = self
             .builder
             .ins()
@@ -567,16 +585,15 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         junction: Junction,
         left: &Expr,
         right: &Expr,
-        mode: Mode,
     ) -> Result<Lowered, Unsupported> {
         // Evaluating a cheap right operand costs less than a branch that the
         // CPU may mispredict; both orders give the same result.
         if is_cheap(right) {
-            let left = self.child(left, mode)?;
-            let right = self.child(right, mode)?;
+            let left = self.child(left)?;
+            let right = self.child(right)?;
             return Ok(self.junction_of(junction, left, right));
         }
-        if let Mode::Optimistic = mode {
+        if let Mode::Optimistic = self.mode {
             return self.optimistic_short_circuit(junction, left, right);
         }
         let left = self.lower(left)?;
@@ -753,12 +770,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         }
     }
 
-    fn call(
-        &mut self,
-        builtin: Builtin,
-        args: &[Expr],
-        mode: Mode,
-    ) -> Result<Lowered, Unsupported> {
+    fn call(&mut self, builtin: Builtin, args: &[Expr]) -> Result<Lowered, Unsupported> {
         // Like the interpreter: an absent argument is missing, extra ones
         // are ignored.
         let arity = match builtin {
@@ -769,7 +781,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let mut lowered = Vec::with_capacity(arity);
         for position in 0..arity {
             lowered.push(match args.get(position) {
-                Some(arg) => self.child(arg, mode)?,
+                Some(arg) => self.child(arg)?,
                 None => self.missing(),
             });
         }
