@@ -11,6 +11,11 @@ use crate::error::CheckError;
 use crate::suggest::did_you_mean;
 use crate::typing::Scope;
 
+/// An action's `with { key: expr }` entries.
+type DataEntries = Vec<(String, ir::TypedExpr)>;
+/// An action's `with context(...)`: names with their slots and types.
+type ContextPackage = Vec<(String, ir::Slot, Type)>;
+
 /// Options a rule or an escalation shares.
 struct CheckedOptions {
     in_stages: Vec<ir::StageId>,
@@ -408,7 +413,7 @@ impl Checker<'_> {
         &mut self,
         with: &ast::WithClause,
         scope: &Scope,
-    ) -> (Vec<(String, ir::TypedExpr)>, Vec<(String, ir::Slot, Type)>) {
+    ) -> (DataEntries, ContextPackage) {
         let mut context = Vec::new();
         match &with.context {
             None => {}

@@ -785,11 +785,9 @@ impl Checker<'_> {
                     "a number, duration, timestamp or date",
                     0,
                 )?;
-                for i in 1..types.len() {
-                    if types[i] != t0 {
-                        self.type_pair_error(&name.name, t0, types[i], span);
-                        return None;
-                    }
+                if let Some(other) = types.iter().skip(1).find(|t| **t != t0) {
+                    self.type_pair_error(&name.name, t0, *other, span);
+                    return None;
                 }
                 let b = match name.name.as_str() {
                     "min" => Builtin::Min,
