@@ -6,6 +6,13 @@
 //! when the status is 0. Statuses known at compile time stay constants, so an
 //! operator over constants and `now` emits no status code at all.
 //!
+//! Each compiled function first runs an optimistic lowering that assumes
+//! every sub-expression is a value and only ors a "trouble" flag for each
+//! missing slot or failed operation; when the flag is zero its result is
+//! exact. Otherwise the function runs the exact lowering, which tracks every
+//! status with the interpreter's precedence. Values are the common case, so
+//! this keeps the usual path short.
+//!
 //! The code is straight-line except for `and`/`or`, which branch around a
 //! right operand that is not trivially cheap when the left one decides.
 //! Operations that could trap in hardware (division by zero,
