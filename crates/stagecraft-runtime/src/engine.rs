@@ -962,58 +962,14 @@ impl Engine {
     /// Arms the `after D in stage` timers of transitions leaving `stage` and
     /// of rules and escalations counting from it.
     fn arm_stage_timers(&mut self, s: u32, stage: u32, t: i64) {
-        let program = self.program.clone();
-        for (i, tr) in program.transitions.iter().enumerate() {
-            if let Trigger::AfterInStage { millis, .. } = tr.trigger {
-                if tr.from.contains(&stage) {
-                    let key = TimerKey::Transition(i as u32).encode(&program);
-                    self.arm(s, key, t.saturating_add(millis));
-                }
-            }
-        }
-        for (i, r) in program.rules.iter().enumerate() {
-            if let Trigger::AfterInStage {
-                millis,
-                stage: Some(st),
-            } = r.trigger
-            {
-                if st == stage {
-                    let key = TimerKey::Rule(i as u32).encode(&program);
-                    self.arm(s, key, t.saturating_add(millis));
-                }
-            }
-        }
-        for (i, e) in program.escalations.iter().enumerate() {
-            if let Trigger::AfterInStage {
-                millis,
-                stage: Some(st),
-            } = e.trigger
-            {
-                if st == stage {
-                    let key = TimerKey::Escalation(i as u32).encode(&program);
-                    self.arm(s, key, t.saturating_add(millis));
-                }
-            }
+        for (key, millis) in stage_timers(&self.program.clone(), stage) {
+            self.arm(s, key, t.saturating_add(millis));
         }
     }
 
     fn disarm_stage_timers(&mut self, s: u32, stage: u32) {
-        let program = self.program.clone();
-        let subject = &mut self.subjects[s as usize];
-        for (i, tr) in program.transitions.iter().enumerate() {
-            if matches!(tr.trigger, Trigger::AfterInStage { .. }) && tr.from.contains(&stage) {
-                subject.disarm(TimerKey::Transition(i as u32).encode(&program));
-            }
-        }
-        for (i, r) in program.rules.iter().enumerate() {
-            if matches!(r.trigger, Trigger::AfterInStage { stage: Some(st), .. } if st == stage) {
-                subject.disarm(TimerKey::Rule(i as u32).encode(&program));
-            }
-        }
-        for (i, e) in program.escalations.iter().enumerate() {
-            if matches!(e.trigger, Trigger::AfterInStage { stage: Some(st), .. } if st == stage) {
-                subject.disarm(TimerKey::Escalation(i as u32).encode(&program));
-            }
+        for (key, _) in stage_timers(&self.program.clone(), stage) {
+            self.subjects[s as usize].disarm(key);
         }
     }
 
@@ -1994,6 +1950,44 @@ impl Engine {
     pub fn config(&self) -> Config {
         self.config
     }
+}
+
+/// The timers that count from entering `stage`: `after D in stage` of the
+/// transitions leaving it and of the rules and escalations naming it, as
+/// (timer key, delay).
+fn stage_timers(program: &Program, stage: u32) -> Vec<(i64, i64)> {
+    let transitions = program
+        .transitions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, tr)| match tr.trigger {
+            Trigger::AfterInStage { millis, .. } if tr.from.contains(&stage) => {
+                Some((TimerKey::Transition(i as u32), millis))
+            }
+            _ => None,
+        });
+    let named = |trigger: Trigger| match trigger {
+        Trigger::AfterInStage {
+            millis,
+            stage: Some(st),
+        } if st == stage => Some(millis),
+        _ => None,
+    };
+    let rules = program
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| named(r.trigger).map(|m| (TimerKey::Rule(i as u32), m)));
+    let escalations = program
+        .escalations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| named(e.trigger).map(|m| (TimerKey::Escalation(i as u32), m)));
+    transitions
+        .chain(rules)
+        .chain(escalations)
+        .map(|(key, millis)| (key.encode(program), millis))
+        .collect()
 }
 
 fn channel_code(channel: stagecraft_ir::Channel) -> u8 {
