@@ -176,14 +176,7 @@ impl<'m> FunctionCompiler<'m> {
         // failed; then the exact path recomputes the status.
         let fast = lowering.lower_optimistic(expr).map_err(unsupported)?;
         if let Some(trouble) = fast.trouble {
-            let fast_block = lowering.builder.create_block();
-            let exact_block = lowering.builder.create_block();
-            lowering
-                .builder
-                .ins()
-                .brif(trouble, exact_block, &[], fast_block, &[]);
-            lowering.builder.seal_block(fast_block);
-            lowering.builder.seal_block(exact_block);
+            let (fast_block, exact_block) = lowering.split_on_trouble(trouble);
             lowering.builder.switch_to_block(fast_block);
             lowering.return_result(fast.value, out);
             lowering.builder.switch_to_block(exact_block);
@@ -240,14 +233,7 @@ impl<'m> FunctionCompiler<'m> {
             // then the exact path decides and records errors.
             let fast = lowering.lower_optimistic(guard).map_err(unsupported)?;
             if let Some(trouble) = fast.trouble {
-                let fast_block = lowering.builder.create_block();
-                let exact_block = lowering.builder.create_block();
-                lowering
-                    .builder
-                    .ins()
-                    .brif(trouble, exact_block, &[], fast_block, &[]);
-                lowering.builder.seal_block(fast_block);
-                lowering.builder.seal_block(exact_block);
+                let (fast_block, exact_block) = lowering.split_on_trouble(trouble);
                 lowering.builder.switch_to_block(exact_block);
                 let exact = lowering.lower(guard).map_err(unsupported)?;
                 let matched = lowering.is_exactly(exact, 1);

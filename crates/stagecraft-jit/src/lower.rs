@@ -163,6 +163,20 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         lowered
     }
 
+    /// Branches on a fast path's trouble flag: returns the block where the
+    /// fast result stands and the block where the exact path must recompute
+    /// it. The current block ends here; neither returned block is current.
+    pub(crate) fn split_on_trouble(&mut self, trouble: ir::Value) -> (ir::Block, ir::Block) {
+        let fast_block = self.builder.create_block();
+        let exact_block = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(trouble, exact_block, &[], fast_block, &[]);
+        self.builder.seal_block(fast_block);
+        self.builder.seal_block(exact_block);
+        (fast_block, exact_block)
+    }
+
     /// Lowers `expr` for the fast path: the result is exact whenever the
     /// returned trouble flag is zero (or absent); otherwise the caller must
     /// take the exact path.
