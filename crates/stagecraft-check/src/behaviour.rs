@@ -11,6 +11,9 @@ use crate::error::CheckError;
 use crate::suggest::did_you_mean;
 use crate::typing::Scope;
 
+/// A lowered trigger and its `where`/`when` condition.
+type CheckedTrigger = (ir::Trigger, Option<ir::TypedExpr>);
+
 /// An action's `with { key: expr }` entries.
 type DataEntries = Vec<(String, ir::TypedExpr)>;
 /// An action's `with context(...)`: names with their slots and types.
@@ -100,11 +103,7 @@ impl Checker<'_> {
 
     /// Lowers a trigger. `is_transition` decides what `after D in stage`
     /// counts from: a transition's own source stage, or a named stage.
-    fn trigger(
-        &mut self,
-        trigger: &ast::Trigger,
-        is_transition: bool,
-    ) -> Option<(ir::Trigger, Option<ir::TypedExpr>)> {
+    fn trigger(&mut self, trigger: &ast::Trigger, is_transition: bool) -> Option<CheckedTrigger> {
         match trigger {
             ast::Trigger::OnEvent { event, filter, .. } => {
                 let id = self.event_id(event);
@@ -569,16 +568,27 @@ impl Checker<'_> {
         }
     }
 
+    /// What rules and escalations share: the trigger, the options, and what
+    /// their actions may read (the triggering event's properties, if any).
+    fn rule_head(
+        &mut self,
+        trigger: &ast::Trigger,
+        options: &ast::RuleOptions,
+    ) -> (Option<CheckedTrigger>, CheckedOptions, Scope) {
+        let trigger = self.trigger(trigger, false);
+        let options = self.options(options);
+        let scope = trigger
+            .as_ref()
+            .map_or(Scope::state(), |(t, _)| Self::trigger_scope(*t));
+        (trigger, options, scope)
+    }
+
     pub(crate) fn rules(&mut self) -> Vec<ir::RuleDef> {
         let ast = self.ast;
         let mut out = Vec::new();
         for item in &ast.items {
             let Item::Rule(decl) = item else { continue };
-            let trigger = self.trigger(&decl.trigger, false);
-            let options = self.options(&decl.options);
-            let scope = trigger
-                .as_ref()
-                .map_or(Scope::state(), |(t, _)| Self::trigger_scope(*t));
+            let (trigger, options, scope) = self.rule_head(&decl.trigger, &decl.options);
             let actions: Vec<ir::ActionDef> = decl
                 .actions
                 .iter()
@@ -611,8 +621,7 @@ impl Checker<'_> {
             let Item::Escalation(decl) = item else {
                 continue;
             };
-            let trigger = self.trigger(&decl.trigger, false);
-            let options = self.options(&decl.options);
+            let (trigger, options, scope) = self.rule_head(&decl.trigger, &decl.options);
             if let Some(h) = decl.options.holdout {
                 self.errors.push(CheckError::NotAllowed {
                     what: "a holdout on an escalation",
@@ -620,9 +629,6 @@ impl Checker<'_> {
                     span: h.span,
                 });
             }
-            let scope = trigger
-                .as_ref()
-                .map_or(Scope::state(), |(t, _)| Self::trigger_scope(*t));
             let mut steps = Vec::new();
             let mut elapsed = 0i64;
             let all = std::iter::once((None, &decl.first))
