@@ -9,11 +9,11 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{
-    eval, milestone_state, ActionKind, CapTarget, EvalError, Frame, MetricKind, Program, QuietZone,
-    Trigger, Type, Value, Window,
+    eval, milestone_state, ActionKind, CapTarget, EvalError, EvalPlan, Frame, MetricKind, Program,
+    QuietZone, Trigger, Type, Value, Window,
 };
 
-use crate::compiled::{Compiled, TimerKey};
+use crate::compiled::{Compiled, PlanIndex, TimerKey};
 use crate::error::RuntimeError;
 use crate::ingest::{self, Input, InputKind, Rejected, SubjectRef};
 use crate::outcome::{
@@ -102,7 +102,13 @@ pub(crate) struct EngineState {
 #[derive(Debug)]
 pub struct Engine {
     compiled: Compiled,
-    program: Arc<Program>,
+    core: Core,
+}
+
+/// The engine's mutable state. Its methods take the compiled playbook by
+/// reference, so that processing an input touches no reference count.
+#[derive(Debug)]
+struct Core {
     config: Config,
     subjects: Vec<Subject>,
     subject_ids: HashMap<Box<str>, u32>,
@@ -139,7 +145,10 @@ impl SubjectNames for Names<'_> {
 /// The read-only view of the engine a sink is given.
 impl SubjectNames for Engine {
     fn subject_key(&self, subject: u32) -> &str {
-        self.subjects.get(subject as usize).map_or("", |s| &s.key)
+        self.core
+            .subjects
+            .get(subject as usize)
+            .map_or("", |s| &s.key)
     }
 }
 
@@ -185,11 +194,8 @@ fn cause_key(cause: &Cause) -> String {
 
 impl Engine {
     pub fn new(compiled: Compiled, config: Config) -> Engine {
-        let program = compiled.program.clone();
-        Engine {
-            symbols: Symbols::new(&program.strings),
-            program,
-            compiled,
+        let core = Core {
+            symbols: Symbols::new(&compiled.program.strings),
             config,
             subjects: Vec::new(),
             subject_ids: HashMap::new(),
@@ -206,11 +212,12 @@ impl Engine {
             summary: Summary::default(),
             zones: HashMap::new(),
             entered_now: None,
-        }
+        };
+        Engine { compiled, core }
     }
 
     pub fn program(&self) -> &Arc<Program> {
-        &self.program
+        &self.compiled.program
     }
 
     pub fn compiled(&self) -> &Compiled {
@@ -218,41 +225,190 @@ impl Engine {
     }
 
     pub fn summary(&self) -> &Summary {
-        &self.summary
+        &self.core.summary
     }
 
     pub fn symbols(&self) -> &Symbols {
-        &self.symbols
+        &self.core.symbols
     }
 
     /// The symbol table, to intern string and time-zone values of inputs
     /// built by hand (`Engine::push`, `Engine::place`). Symbols are only ever
     /// added, so existing values keep their ids.
     pub fn symbols_mut(&mut self) -> &mut Symbols {
-        &mut self.symbols
+        &mut self.core.symbols
     }
 
     /// The subjects, in the order they were first seen.
     pub fn subjects(&self) -> &[Subject] {
-        &self.subjects
+        &self.core.subjects
     }
 
     pub fn subject(&self, key: &str) -> Option<&Subject> {
-        self.subject_ids
+        self.core
+            .subject_ids
             .get(key)
-            .map(|i| &self.subjects[*i as usize])
+            .map(|i| &self.core.subjects[*i as usize])
     }
 
     /// The time of the last processed input.
     pub fn clock(&self) -> Option<i64> {
-        (self.clock != NEVER).then_some(self.clock)
+        (self.core.clock != NEVER).then_some(self.core.clock)
     }
 
-    // ------------------------------------------------------------ input
+    pub fn config(&self) -> Config {
+        self.core.config
+    }
 
     /// Feeds one NDJSON line. Lines are numbered by the engine, across
     /// chunks and restores.
     pub fn push_line(&mut self, line: &str, sink: &mut dyn Sink) {
+        self.core.push_line(&self.compiled, line, sink);
+    }
+
+    /// Feeds a validated input (the library entry point for callers that
+    /// build inputs themselves).
+    pub fn push(&mut self, input: Input, sink: &mut dyn Sink) {
+        self.core.push(&self.compiled, input, sink);
+    }
+
+    /// Releases buffered inputs (end of input).
+    pub fn finish(&mut self, sink: &mut dyn Sink) {
+        self.core.finish(&self.compiled, sink);
+    }
+
+    /// Advances event time to `until`: releases buffered inputs up to it and
+    /// fires every timer due at or before it.
+    pub fn advance_to(&mut self, until: i64, sink: &mut dyn Sink) {
+        self.core.advance_to(&self.compiled, until, sink);
+    }
+
+    /// Go-live: places an existing customer before any event, with its
+    /// traits and (optionally) its current stage entered at `entered_at`, so
+    /// the playbook starts from where the account really is. Fails if the
+    /// subject was already placed or has events, or the stage is unknown.
+    pub fn place(
+        &mut self,
+        key: &str,
+        traits: &[(u32, Option<i64>)],
+        stage: Option<&str>,
+        entered_at: i64,
+        sink: &mut dyn Sink,
+    ) -> Result<(), String> {
+        self.core
+            .place(&self.compiled, key, traits, stage, entered_at, sink)
+    }
+
+    /// Replaces the running playbook with a new version while keeping every
+    /// subject's state, timers and buffered input. Allowed when the new
+    /// version keeps state the same way: the same traits, events, metrics,
+    /// stages, milestones, rules, escalations and frame layout, so only
+    /// conditions, thresholds, scores' formulas, actions and policies changed.
+    /// The old version's compiled code is freed once nothing uses it.
+    pub fn replace_playbook(&mut self, compiled: Compiled) -> Result<(), RuntimeError> {
+        let old = &self.compiled.program;
+        let new = &compiled.program;
+        let fields = |f: &[stagecraft_ir::FieldDef]| -> Vec<(String, Type)> {
+            f.iter().map(|d| (d.name.clone(), d.ty)).collect()
+        };
+        let events = |p: &Program| -> Vec<(String, Vec<(String, Type)>)> {
+            p.events
+                .iter()
+                .map(|e| (e.name.clone(), fields(&e.props)))
+                .collect()
+        };
+        let metrics = |p: &Program| -> Vec<_> {
+            p.metrics
+                .iter()
+                .map(|m| (m.kind, m.window, m.event, m.prop, m.ty))
+                .collect()
+        };
+        let names = |v: Vec<&String>| -> Vec<String> { v.into_iter().cloned().collect() };
+        let checks: [(&'static str, bool); 8] = [
+            ("the frame layout", old.layout == new.layout),
+            ("the traits", fields(&old.traits) == fields(&new.traits)),
+            ("the events", events(old) == events(new)),
+            ("the metrics", metrics(old) == metrics(new)),
+            (
+                "the stages",
+                names(old.stages.iter().map(|s| &s.name).collect())
+                    == names(new.stages.iter().map(|s| &s.name).collect()),
+            ),
+            (
+                "the milestones",
+                names(old.milestones.iter().map(|m| &m.name).collect())
+                    == names(new.milestones.iter().map(|m| &m.name).collect()),
+            ),
+            (
+                "the rules",
+                names(old.rules.iter().map(|r| &r.name).collect())
+                    == names(new.rules.iter().map(|r| &r.name).collect())
+                    && old.transitions.len() == new.transitions.len(),
+            ),
+            (
+                "the escalations",
+                old.escalations
+                    .iter()
+                    .map(|e| (&e.name, e.steps.len()))
+                    .eq(new.escalations.iter().map(|e| (&e.name, e.steps.len()))),
+            ),
+        ];
+        if let Some((what, _)) = checks.iter().find(|(_, same)| !same) {
+            return Err(RuntimeError::IncompatibleVersion {
+                name: new.name.clone(),
+                what,
+            });
+        }
+        self.compiled = compiled;
+        self.core.zones.clear();
+        Ok(())
+    }
+
+    pub(crate) fn state(&self) -> EngineState {
+        self.core.state()
+    }
+
+    pub(crate) fn from_state(compiled: Compiled, mut state: EngineState) -> Engine {
+        state.symbols.reindex();
+        let subject_ids = state
+            .subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), i as u32))
+            .collect();
+        let mut seen = HashMap::new();
+        for (t, h) in &state.seen_messages {
+            seen.insert(*h, *t);
+        }
+        let core = Core {
+            config: state.config,
+            subjects: state.subjects,
+            subject_ids,
+            user_accounts: state.user_accounts.into_iter().collect(),
+            accounts: state.accounts.into_iter().collect(),
+            symbols: state.symbols,
+            timers: state.timers.into_iter().map(Reverse).collect(),
+            seen,
+            seen_order: state.seen_messages,
+            pending: state.pending.into_iter().map(Reverse).collect(),
+            clock: state.clock,
+            newest: state.newest,
+            line: state.line,
+            seq: state.seq,
+            summary: state.summary,
+            zones: HashMap::new(),
+            entered_now: None,
+        };
+        Engine { compiled, core }
+    }
+}
+
+impl Core {
+    // ------------------------------------------------------------ input
+
+    /// Feeds one NDJSON line. Lines are numbered by the engine, across
+    /// chunks and restores.
+    fn push_line(&mut self, c: &Compiled, line: &str, sink: &mut dyn Sink) {
         self.line += 1;
         self.summary.lines += 1;
         let number = self.line;
@@ -260,8 +416,8 @@ impl Engine {
             self.summary.blank_lines += 1;
             return;
         }
-        match ingest::parse_line(line, &self.program, &mut self.symbols) {
-            Ok(input) => self.accept(input, number, line, sink),
+        match ingest::parse_line(line, &c.program, &mut self.symbols) {
+            Ok(input) => self.accept(c, input, number, line, sink),
             Err(Rejected::UnknownEvent(name)) => self.summary.count_unknown_event(&name),
             Err(Rejected::Ignored(why)) => {
                 *self.summary.ignored.entry(why.to_string()).or_default() += 1
@@ -295,14 +451,14 @@ impl Engine {
 
     /// Feeds a validated input (the library entry point for callers that
     /// build inputs themselves).
-    pub fn push(&mut self, input: Input, sink: &mut dyn Sink) {
+    fn push(&mut self, c: &Compiled, input: Input, sink: &mut dyn Sink) {
         self.line += 1;
         self.summary.lines += 1;
         let number = self.line;
-        self.accept(input, number, "", sink);
+        self.accept(c, input, number, "", sink);
     }
 
-    fn accept(&mut self, input: Input, line: u64, raw: &str, sink: &mut dyn Sink) {
+    fn accept(&mut self, c: &Compiled, input: Input, line: u64, raw: &str, sink: &mut dyn Sink) {
         let watermark = self.watermark();
         if watermark != NEVER && input.time < watermark {
             let reason = format!(
@@ -323,7 +479,7 @@ impl Engine {
         self.newest = self.newest.max(input.time);
         self.seq += 1;
         if self.config.allowed_lateness_millis == 0 {
-            self.process(input, line, sink);
+            self.process(c, input, line, sink);
             return;
         }
         self.pending.push(Reverse(Pending {
@@ -333,7 +489,7 @@ impl Engine {
             input,
         }));
         let release = self.watermark();
-        self.release(release, sink);
+        self.release(c, release, sink);
     }
 
     fn watermark(&self) -> i64 {
@@ -345,10 +501,10 @@ impl Engine {
         }
     }
 
-    fn release(&mut self, upto: i64, sink: &mut dyn Sink) {
+    fn release(&mut self, c: &Compiled, upto: i64, sink: &mut dyn Sink) {
         while self.pending.peek().is_some_and(|Reverse(p)| p.time <= upto) {
             if let Some(Reverse(p)) = self.pending.pop() {
-                self.process(p.input, p.line, sink);
+                self.process(c, p.input, p.line, sink);
             }
         }
     }
@@ -381,15 +537,15 @@ impl Engine {
     }
 
     /// Releases buffered inputs (end of input).
-    pub fn finish(&mut self, sink: &mut dyn Sink) {
-        self.release(i64::MAX, sink);
+    fn finish(&mut self, c: &Compiled, sink: &mut dyn Sink) {
+        self.release(c, i64::MAX, sink);
     }
 
     /// Advances event time to `until`: releases buffered inputs up to it and
     /// fires every timer due at or before it.
-    pub fn advance_to(&mut self, until: i64, sink: &mut dyn Sink) {
-        self.release(until, sink);
-        self.fire_timers(until, true, sink);
+    fn advance_to(&mut self, c: &Compiled, until: i64, sink: &mut dyn Sink) {
+        self.release(c, until, sink);
+        self.fire_timers(c, until, true, sink);
         self.clock = self.clock.max(until);
         self.newest = self.newest.max(until);
     }
@@ -400,13 +556,14 @@ impl Engine {
     /// subject was already placed or has events, or the stage is unknown.
     pub fn place(
         &mut self,
+        c: &Compiled,
         key: &str,
         traits: &[(u32, Option<i64>)],
         stage: Option<&str>,
         entered_at: i64,
         sink: &mut dyn Sink,
     ) -> Result<(), String> {
-        let program = self.program.clone();
+        let program: &Program = &c.program;
         let layout = program.layout;
         if self
             .subject_ids
@@ -427,7 +584,7 @@ impl Engine {
             message_id: None,
             line: 0,
         };
-        let s = self.subject_index(key);
+        let s = self.subject_index(c, key);
         {
             let subject = &mut self.subjects[s as usize];
             for (index, value) in traits {
@@ -442,34 +599,34 @@ impl Engine {
         }
         self.summary.placed += 1;
         self.emit(s, entered_at, &cause, OutcomeKind::Entered { stage }, sink);
-        self.arm_stage_timers(s, stage, entered_at);
-        self.arm_date_timers(s, None, entered_at);
-        self.set_input(s, None, None);
-        self.refresh_metrics(s, entered_at, &cause, sink);
-        self.compute_scores(s, entered_at, &cause, sink);
-        self.store_crossings(s, entered_at);
+        self.arm_stage_timers(c, s, stage, entered_at);
+        self.arm_date_timers(c, s, None, entered_at);
+        self.set_input(c, s, None, None);
+        self.refresh_metrics(c, s, entered_at, &cause, sink);
+        self.compute_scores(c, s, entered_at, &cause, sink);
+        self.store_crossings(c, s, entered_at);
         Ok(())
     }
 
     // ------------------------------------------------------------ processing
 
-    fn subject_index(&mut self, key: &str) -> u32 {
+    fn subject_index(&mut self, c: &Compiled, key: &str) -> u32 {
         if let Some(i) = self.subject_ids.get(key) {
             return *i;
         }
         let index = self.subjects.len() as u32;
-        self.subjects.push(Subject::new(key, &self.program));
+        self.subjects.push(Subject::new(key, &c.program));
         self.subject_ids.insert(key.into(), index);
         self.summary.subjects += 1;
         index
     }
 
-    fn process(&mut self, input: Input, line: u64, sink: &mut dyn Sink) {
-        self.fire_timers(input.time, false, sink);
+    fn process(&mut self, c: &Compiled, input: Input, line: u64, sink: &mut dyn Sink) {
+        self.fire_timers(c, input.time, false, sink);
         self.clock = self.clock.max(input.time);
-        let account = match &input.subject {
-            SubjectRef::Account(key) => Some(key.clone()),
-            SubjectRef::User(user) => self.user_accounts.get(user).cloned(),
+        let account = match input.subject {
+            SubjectRef::Account(key) => Some(key),
+            SubjectRef::User(user) => self.user_accounts.get(&user).cloned(),
         };
         let Some(account) = account else {
             if matches!(input.kind, InputKind::Traits { .. }) {
@@ -491,25 +648,25 @@ impl Engine {
                 self.summary.events += 1;
                 let s = match &input.per {
                     Some(per) => {
-                        let s = self.subject_index(&format!("{account}/{per}"));
-                        self.join_account(&account, s);
+                        let s = self.subject_index(c, &format!("{account}/{per}"));
+                        self.join_account(c, &account, s);
                         s
                     }
-                    None => self.subject_index(&account),
+                    None => self.subject_index(c, &account),
                 };
                 let cause = Cause::Event {
                     event,
                     message_id: input.message_id,
                     line,
                 };
-                self.on_track(s, event, &props, t, &cause, sink);
+                self.on_track(c, s, event, &props, t, &cause, sink);
             }
             InputKind::Traits { values, user } => {
                 self.summary.trait_updates += 1;
                 if let Some(user) = user {
                     self.user_accounts.insert(user, account.clone());
                 }
-                if self.program.subject_per.is_some() {
+                if c.program.subject_per.is_some() {
                     // The account's traits belong to all its lifecycles.
                     let entry = self.accounts.entry(account.clone()).or_default();
                     for (index, value) in &values {
@@ -518,11 +675,11 @@ impl Engine {
                     }
                     let subjects = entry.subjects.clone();
                     for s in subjects {
-                        self.on_traits(s, &values, t);
+                        self.on_traits(c, s, &values, t);
                     }
                 } else {
-                    let s = self.subject_index(&account);
-                    self.on_traits(s, &values, t);
+                    let s = self.subject_index(c, &account);
+                    self.on_traits(c, s, &values, t);
                 }
             }
             InputKind::Manual {
@@ -545,7 +702,7 @@ impl Engine {
                     rejection: None,
                 };
                 match self.subject_ids.get(account.as_ref()).copied() {
-                    Some(s) => self.on_manual(s, info, override_, t, &cause, sink),
+                    Some(s) => self.on_manual(c, s, info, override_, t, &cause, sink),
                     None => self.dead_letter(
                         line,
                         "unknown_subject",
@@ -560,7 +717,7 @@ impl Engine {
                     message_id: input.message_id,
                     line,
                 };
-                self.on_ack(&account, &escalation, actor, t, &cause, line, sink);
+                self.on_ack(c, &account, &escalation, actor, t, &cause, line, sink);
             }
         }
     }
@@ -591,8 +748,8 @@ impl Engine {
 
     /// Links a per-key subject to its account the first time it is seen,
     /// giving it the account's traits.
-    fn join_account(&mut self, account: &str, s: u32) {
-        let program = self.program.clone();
+    fn join_account(&mut self, c: &Compiled, account: &str, s: u32) {
+        let program: &Program = &c.program;
         let entry = self.accounts.entry(account.into()).or_default();
         if entry.subjects.contains(&s) {
             return;
@@ -614,8 +771,8 @@ impl Engine {
         }
     }
 
-    fn set_input(&mut self, s: u32, event: Option<i64>, timer: Option<i64>) {
-        let layout = self.program.layout;
+    fn set_input(&mut self, c: &Compiled, s: u32, event: Option<i64>, timer: Option<i64>) {
+        let layout = c.program.layout;
         let subject = &mut self.subjects[s as usize];
         subject.set(layout.input_event, event);
         subject.set(layout.input_timer, timer);
@@ -623,8 +780,8 @@ impl Engine {
 
     /// A subject's first track event: it enters the initial stage, and the
     /// values edges compare against are taken from its initial state.
-    fn enter(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
+    fn enter(&mut self, c: &Compiled, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program: &Program = &c.program;
         let layout = program.layout;
         let initial = program.initial_stage();
         self.entered_now = Some((s, t));
@@ -637,16 +794,17 @@ impl Engine {
             subject.set(layout.entered_at_base + initial, Some(t));
         }
         self.emit(s, t, cause, OutcomeKind::Entered { stage: initial }, sink);
-        self.arm_stage_timers(s, initial, t);
-        self.arm_date_timers(s, None, t);
-        self.set_input(s, None, None);
-        self.refresh_metrics(s, t, cause, sink);
-        self.compute_scores(s, t, cause, sink);
-        self.store_crossings(s, t);
+        self.arm_stage_timers(c, s, initial, t);
+        self.arm_date_timers(c, s, None, t);
+        self.set_input(c, s, None, None);
+        self.refresh_metrics(c, s, t, cause, sink);
+        self.compute_scores(c, s, t, cause, sink);
+        self.store_crossings(c, s, t);
     }
 
     fn on_track(
         &mut self,
+        c: &Compiled,
         s: u32,
         event: u32,
         props: &ingest::Props,
@@ -654,10 +812,10 @@ impl Engine {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let program = self.program.clone();
+        let program: &Program = &c.program;
         let layout = program.layout;
         if !self.subjects[s as usize].entered {
-            self.enter(s, t, cause, sink);
+            self.enter(c, s, t, cause, sink);
         }
         {
             let subject = &mut self.subjects[s as usize];
@@ -668,15 +826,15 @@ impl Engine {
             }
             subject.set(layout.last_seen_base + event, Some(t));
         }
-        self.update_metrics(s, event, props, t, cause, sink);
-        self.update_milestones(s, event, t, cause, sink);
-        self.evaluate(s, event, t, cause, sink);
+        self.update_metrics(c, s, event, props, t, cause, sink);
+        self.update_milestones(c, s, event, t, cause, sink);
+        self.evaluate(c, s, event, t, cause, sink);
     }
 
     /// A trait update sets traits and re-arms date timers; conditions see
     /// the new values at the subject's next event.
-    fn on_traits(&mut self, s: u32, values: &[(u32, Option<i64>)], t: i64) {
-        let program = self.program.clone();
+    fn on_traits(&mut self, c: &Compiled, s: u32, values: &[(u32, Option<i64>)], t: i64) {
+        let program: &Program = &c.program;
         let mut changed_dates = Vec::new();
         {
             let subject = &mut self.subjects[s as usize];
@@ -693,16 +851,24 @@ impl Engine {
             return;
         }
         if !changed_dates.is_empty() {
-            self.arm_date_timers(s, Some(&changed_dates), t);
+            self.arm_date_timers(c, s, Some(&changed_dates), t);
         }
     }
 
     /// After an event: metrics, scores, rules, transitions, then the values
     /// edges will compare against next time.
-    fn evaluate(&mut self, s: u32, event: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let index = self.compiled.index.clone();
-        self.refresh_metrics(s, t, cause, sink);
-        self.compute_scores(s, t, cause, sink);
+    fn evaluate(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        event: u32,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let index: &PlanIndex = &c.index;
+        self.refresh_metrics(c, s, t, cause, sink);
+        self.compute_scores(c, s, t, cause, sink);
         self.observe(
             Observation::Evaluated {
                 subject: s,
@@ -715,14 +881,14 @@ impl Engine {
         );
         let rules = &index.rules_on_event[event as usize];
         for r in rules {
-            self.try_rule(s, *r, t, cause, sink);
+            self.try_rule(c, s, *r, t, cause, sink);
         }
         let escalations = &index.escalations_on_event[event as usize];
         for e in escalations {
-            self.try_escalation(s, *e, t, cause, sink);
+            self.try_escalation(c, s, *e, t, cause, sink);
         }
-        self.cascade(s, t, cause, sink);
-        self.store_crossings(s, t);
+        self.cascade(c, s, t, cause, sink);
+        self.store_crossings(c, s, t);
     }
 
     fn report_error(
@@ -745,6 +911,7 @@ impl Engine {
 
     fn update_metrics(
         &mut self,
+        c: &Compiled,
         s: u32,
         event: u32,
         props: &ingest::Props,
@@ -752,11 +919,11 @@ impl Engine {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let program = self.program.clone();
-        let index = self.compiled.index.clone();
+        let program: &Program = &c.program;
+        let index: &PlanIndex = &c.index;
         for &m in &index.metrics_of_event[event as usize] {
             if let Some(filter) = index.metric_filters[m as usize] {
-                match self.compiled.evaluator.eval(filter, &self.frame(s, t)) {
+                match c.evaluator.eval(filter, &self.frame(s, t)) {
                     Value::TRUE => {}
                     Value::Err(e) => {
                         self.report_error(s, t, cause, ErrorSite::MetricFilter(m), e, sink);
@@ -813,8 +980,15 @@ impl Engine {
     }
 
     /// Writes every metric's value at time `t` into the frame.
-    fn refresh_metrics(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
+    fn refresh_metrics(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program: &Program = &c.program;
         let base = program.layout.metric_base;
         for (m, def) in program.metrics.iter().enumerate() {
             let prop_ty = def
@@ -872,12 +1046,11 @@ impl Engine {
         }
     }
 
-    fn compute_scores(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
-        let index = self.compiled.index.clone();
+    fn compute_scores(&mut self, c: &Compiled, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program: &Program = &c.program;
+        let index: &PlanIndex = &c.index;
         for &score in &program.score_order {
-            let value = self
-                .compiled
+            let value = c
                 .evaluator
                 .eval(index.scores[score as usize], &self.frame(s, t));
             let slot = program.layout.score_base + score;
@@ -892,14 +1065,13 @@ impl Engine {
         }
     }
 
-    fn store_crossings(&mut self, s: u32, t: i64) {
-        let program = self.program.clone();
-        let index = self.compiled.index.clone();
-        for (c, def) in program.crossings.iter().enumerate() {
-            let value = self
-                .compiled
+    fn store_crossings(&mut self, c: &Compiled, s: u32, t: i64) {
+        let program: &Program = &c.program;
+        let index: &PlanIndex = &c.index;
+        for (crossing, def) in program.crossings.iter().enumerate() {
+            let value = c
                 .evaluator
-                .eval(index.crossings[c], &self.frame(s, t));
+                .eval(index.crossings[crossing], &self.frame(s, t));
             let stored = match value {
                 Value::Val(v) => Some(v),
                 _ => None,
@@ -910,14 +1082,15 @@ impl Engine {
 
     fn update_milestones(
         &mut self,
+        c: &Compiled,
         s: u32,
         event: u32,
         t: i64,
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let program = self.program.clone();
-        let index = self.compiled.index.clone();
+        let program: &Program = &c.program;
+        let index: &PlanIndex = &c.index;
         for (m, def) in program.milestones.iter().enumerate() {
             let m = m as u32;
             let slot = program.layout.milestone_base + m;
@@ -925,7 +1098,7 @@ impl Engine {
             let mut passes = |this: &mut Self, filter: Option<u32>| -> bool {
                 match filter {
                     None => true,
-                    Some(f) => match this.compiled.evaluator.eval(f, &this.frame(s, t)) {
+                    Some(f) => match c.evaluator.eval(f, &this.frame(s, t)) {
                         Value::TRUE => true,
                         Value::Err(e) => {
                             this.report_error(s, t, cause, ErrorSite::MilestoneFilter(m), e, sink);
@@ -961,22 +1134,22 @@ impl Engine {
 
     /// Arms the `after D in stage` timers of transitions leaving `stage` and
     /// of rules and escalations counting from it.
-    fn arm_stage_timers(&mut self, s: u32, stage: u32, t: i64) {
-        for (key, millis) in stage_timers(&self.program.clone(), stage) {
+    fn arm_stage_timers(&mut self, c: &Compiled, s: u32, stage: u32, t: i64) {
+        for (key, millis) in stage_timers(&c.program, stage) {
             self.arm(s, key, t.saturating_add(millis));
         }
     }
 
-    fn disarm_stage_timers(&mut self, s: u32, stage: u32) {
-        for (key, _) in stage_timers(&self.program.clone(), stage) {
+    fn disarm_stage_timers(&mut self, c: &Compiled, s: u32, stage: u32) {
+        for (key, _) in stage_timers(&c.program, stage) {
             self.subjects[s as usize].disarm(key);
         }
     }
 
     /// Arms `at D before|after TRAIT` timers. A deadline already past is
     /// not armed: date rules fire for dates that come due while running.
-    fn arm_date_timers(&mut self, s: u32, only: Option<&[u32]>, t: i64) {
-        let program = self.program.clone();
+    fn arm_date_timers(&mut self, c: &Compiled, s: u32, only: Option<&[u32]>, t: i64) {
+        let program: &Program = &c.program;
         let owners = program
             .rules
             .iter()
@@ -1018,7 +1191,7 @@ impl Engine {
 
     /// Fires timers due before `t` (or at `t` too when `inclusive`), in
     /// deadline order, then subject, then key.
-    fn fire_timers(&mut self, t: i64, inclusive: bool, sink: &mut dyn Sink) {
+    fn fire_timers(&mut self, c: &Compiled, t: i64, inclusive: bool, sink: &mut dyn Sink) {
         while let Some(&Reverse((deadline, s, key))) = self.timers.peek() {
             let due = if inclusive {
                 deadline <= t
@@ -1034,14 +1207,14 @@ impl Engine {
             }
             self.clock = self.clock.max(deadline);
             self.summary.timers_fired += 1;
-            self.on_timer(s, key, deadline, sink);
+            self.on_timer(c, s, key, deadline, sink);
         }
     }
 
-    fn on_timer(&mut self, s: u32, key: i64, due: i64, sink: &mut dyn Sink) {
-        let program = self.program.clone();
+    fn on_timer(&mut self, c: &Compiled, s: u32, key: i64, due: i64, sink: &mut dyn Sink) {
+        let program: &Program = &c.program;
         let cause = Cause::Timer { key, due };
-        self.set_input(s, None, Some(key));
+        self.set_input(c, s, None, Some(key));
         {
             let layout = program.layout;
             let subject = &mut self.subjects[s as usize];
@@ -1051,8 +1224,8 @@ impl Engine {
         }
         // Conditions of timer-triggered rules and transitions see metrics and
         // scores at the timer's time; edges keep comparing event to event.
-        self.refresh_metrics(s, due, &cause, sink);
-        self.compute_scores(s, due, &cause, sink);
+        self.refresh_metrics(c, s, due, &cause, sink);
+        self.compute_scores(c, s, due, &cause, sink);
         self.observe(
             Observation::Evaluated {
                 subject: s,
@@ -1076,21 +1249,21 @@ impl Engine {
                 );
                 for (r, rule) in program.rules.iter().enumerate() {
                     if rule.trigger == Trigger::MilestoneMissed(m) {
-                        self.try_rule(s, r as u32, due, &cause, sink);
+                        self.try_rule(c, s, r as u32, due, &cause, sink);
                     }
                 }
                 for (e, esc) in program.escalations.iter().enumerate() {
                     if esc.trigger == Trigger::MilestoneMissed(m) {
-                        self.try_escalation(s, e as u32, due, &cause, sink);
+                        self.try_escalation(c, s, e as u32, due, &cause, sink);
                     }
                 }
-                self.cascade(s, due, &cause, sink);
+                self.cascade(c, s, due, &cause, sink);
             }
-            Some(TimerKey::Transition(_)) => self.cascade(s, due, &cause, sink),
-            Some(TimerKey::Rule(r)) => self.try_rule(s, r, due, &cause, sink),
-            Some(TimerKey::Escalation(e)) => self.try_escalation(s, e, due, &cause, sink),
-            Some(TimerKey::EscalationStep(e)) => self.escalation_step(s, e, due, &cause, sink),
-            Some(TimerKey::Delivery) => self.deliver(s, due, sink),
+            Some(TimerKey::Transition(_)) => self.cascade(c, s, due, &cause, sink),
+            Some(TimerKey::Rule(r)) => self.try_rule(c, s, r, due, &cause, sink),
+            Some(TimerKey::Escalation(e)) => self.try_escalation(c, s, e, due, &cause, sink),
+            Some(TimerKey::EscalationStep(e)) => self.escalation_step(c, s, e, due, &cause, sink),
+            Some(TimerKey::Delivery) => self.deliver(c, s, due, sink),
             None => {}
         }
     }
@@ -1099,9 +1272,9 @@ impl Engine {
 
     /// First matching transition from the current stage, repeated from each
     /// new stage; a stage entered twice in one input is a cycle.
-    fn cascade(&mut self, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
-        let index = self.compiled.index.clone();
+    fn cascade(&mut self, c: &Compiled, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+        let program: &Program = &c.program;
+        let index: &PlanIndex = &c.index;
         let mut entered: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
         if self.entered_now == Some((s, t)) {
             entered.push(program.initial_stage());
@@ -1124,9 +1297,9 @@ impl Engine {
                 t,
                 sink,
             );
-            let found = self.compiled.evaluator.first_true(*list, &self.frame(s, t));
+            let found = c.evaluator.first_true(*list, &self.frame(s, t));
             if found.errored {
-                self.report_guard_errors(s, stage, found.matched, t, cause, sink);
+                self.report_guard_errors(c, s, stage, found.matched, t, cause, sink);
             }
             let Some(position) = found.matched else {
                 return;
@@ -1138,13 +1311,14 @@ impl Engine {
                 return;
             }
             entered.push(to);
-            self.move_to(s, to, Some(transition), None, t, cause, sink);
+            self.move_to(c, s, to, Some(transition), None, t, cause, sink);
         }
     }
 
     /// Finds which guards before the match errored, with the interpreter.
     fn report_guard_errors(
         &mut self,
+        c: &Compiled,
         s: u32,
         stage: u32,
         matched: Option<u32>,
@@ -1152,8 +1326,8 @@ impl Engine {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let index = self.compiled.index.clone();
-        let plan = self.compiled.plan.clone();
+        let index: &PlanIndex = &c.index;
+        let plan: &EvalPlan = &c.plan;
         let (members, list) = &index.stage_guards[stage as usize];
         let ids = &plan.lists[*list as usize];
         let end = matched.map_or(ids.len(), |m| m as usize);
@@ -1174,6 +1348,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn move_to(
         &mut self,
+        c: &Compiled,
         s: u32,
         to: u32,
         transition: Option<u32>,
@@ -1182,7 +1357,7 @@ impl Engine {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let program = self.program.clone();
+        let program: &Program = &c.program;
         let layout = program.layout;
         let (from, entered_from) = {
             let subject = &self.subjects[s as usize];
@@ -1204,7 +1379,7 @@ impl Engine {
             },
             sink,
         );
-        self.disarm_stage_timers(s, from);
+        self.disarm_stage_timers(c, s, from);
         {
             let subject = &mut self.subjects[s as usize];
             subject.set(layout.stage, Some(i64::from(to)));
@@ -1216,11 +1391,12 @@ impl Engine {
                 }
             }
         }
-        self.arm_stage_timers(s, to, t);
+        self.arm_stage_timers(c, s, to, t);
     }
 
     fn on_manual(
         &mut self,
+        c: &Compiled,
         s: u32,
         mut info: ManualInfo,
         override_: bool,
@@ -1228,8 +1404,8 @@ impl Engine {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let program = self.program.clone();
-        let rejection = self.manual_rejection(s, &info, override_);
+        let program: &Program = &c.program;
+        let rejection = self.manual_rejection(c, s, &info, override_);
         match rejection {
             Err(why) => {
                 info.rejection = Some(why);
@@ -1243,13 +1419,19 @@ impl Engine {
             }
             Ok(to) => {
                 let _ = program;
-                self.move_to(s, to, None, Some(Box::new(info)), t, cause, sink);
+                self.move_to(c, s, to, None, Some(Box::new(info)), t, cause, sink);
             }
         }
     }
 
-    fn manual_rejection(&self, s: u32, info: &ManualInfo, override_: bool) -> Result<u32, String> {
-        let program = &self.program;
+    fn manual_rejection(
+        &self,
+        c: &Compiled,
+        s: u32,
+        info: &ManualInfo,
+        override_: bool,
+    ) -> Result<u32, String> {
+        let program: &Program = &c.program;
         let subject = &self.subjects[s as usize];
         if !subject.entered {
             return Err("the subject has not entered the lifecycle yet".into());
@@ -1309,6 +1491,7 @@ impl Engine {
 
     fn condition(
         &mut self,
+        c: &Compiled,
         s: u32,
         expr: u32,
         site: ErrorSite,
@@ -1316,7 +1499,7 @@ impl Engine {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) -> bool {
-        match self.compiled.evaluator.eval(expr, &self.frame(s, t)) {
+        match c.evaluator.eval(expr, &self.frame(s, t)) {
             Value::TRUE => true,
             Value::Err(e) => {
                 self.report_error(s, t, cause, site, e, sink);
@@ -1331,8 +1514,15 @@ impl Engine {
             && holdout_bucket(&self.subjects[s as usize].key, rule) < u64::from(basis_points)
     }
 
-    fn idempotency_key(&self, s: u32, owner: &str, action: u32, cause: &Cause) -> u64 {
-        let program = &self.program;
+    fn idempotency_key(
+        &self,
+        c: &Compiled,
+        s: u32,
+        owner: &str,
+        action: u32,
+        cause: &Cause,
+    ) -> u64 {
+        let program: &Program = &c.program;
         fnv1a(&[
             program.name.as_bytes(),
             program.version.as_bytes(),
@@ -1343,10 +1533,18 @@ impl Engine {
         ])
     }
 
-    fn try_rule(&mut self, s: u32, r: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
-        let expr = self.compiled.index.rules[r as usize];
-        if !self.condition(s, expr, ErrorSite::Rule(r), t, cause, sink) {
+    fn try_rule(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        r: u32,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program: &Program = &c.program;
+        let expr = c.index.rules[r as usize];
+        if !self.condition(c, s, expr, ErrorSite::Rule(r), t, cause, sink) {
             return;
         }
         let rule = &program.rules[r as usize];
@@ -1383,25 +1581,25 @@ impl Engine {
         }
         let mut fired = false;
         for a in 0..rule.actions.len() as u32 {
-            let key = self.idempotency_key(s, &rule.name, a, cause);
+            let key = self.idempotency_key(c, s, &rule.name, a, cause);
             let (status, why) = match blocked {
                 Some((status, why)) => (status, Some(why)),
-                None => self.gate(s, &rule.actions[a as usize].kind, t),
+                None => self.gate(c, s, &rule.actions[a as usize].kind, t),
             };
             if matches!(status, Status::Emitted | Status::Deferred) {
                 fired = true;
             }
             match status {
-                Status::Emitted => self.record_emitted(s, &rule.actions[a as usize].kind, t),
+                Status::Emitted => self.record_emitted(c, s, &rule.actions[a as usize].kind, t),
                 Status::Deferred => {
                     if let Some(Why::QuietHours { until }) = why {
-                        self.defer(s, r, a, until, key, cause);
+                        self.defer(c, s, r, a, until, key, cause);
                     }
                 }
                 _ => {}
             }
             let payload = if matches!(status, Status::Emitted | Status::Deferred) {
-                self.payload(s, &rule.actions[a as usize], t, r, cause, sink)
+                self.payload(c, s, &rule.actions[a as usize], t, r, cause, sink)
             } else {
                 None
             };
@@ -1440,22 +1638,22 @@ impl Engine {
     }
 
     /// Caps and quiet hours: what happens to an action asked for at `t`.
-    fn gate(&mut self, s: u32, kind: &ActionKind, t: i64) -> (Status, Option<Why>) {
-        if let Some(cap) = self.full_cap(s, kind, t) {
+    fn gate(&mut self, c: &Compiled, s: u32, kind: &ActionKind, t: i64) -> (Status, Option<Why>) {
+        if let Some(cap) = self.full_cap(c, s, kind, t) {
             return (Status::Suppressed, Some(Why::Cap(cap)));
         }
         if kind.is_message() {
-            if let Some(until) = self.quiet_until(s, t) {
+            if let Some(until) = self.quiet_until(c, s, t) {
                 return (Status::Deferred, Some(Why::QuietHours { until }));
             }
         }
         (Status::Emitted, None)
     }
 
-    fn full_cap(&mut self, s: u32, kind: &ActionKind, t: i64) -> Option<u32> {
-        let program = self.program.clone();
+    fn full_cap(&mut self, c: &Compiled, s: u32, kind: &ActionKind, t: i64) -> Option<u32> {
+        let program: &Program = &c.program;
         let subject = &mut self.subjects[s as usize];
-        for (c, cap) in program.policy.caps.iter().enumerate() {
+        for (index, cap) in program.policy.caps.iter().enumerate() {
             let from = t.saturating_sub(cap.per_millis);
             let count = match (cap.target, kind) {
                 (CapTarget::Messages, ActionKind::Send { .. }) => {
@@ -1474,19 +1672,19 @@ impl Engine {
                 _ => continue,
             };
             if count >= cap.limit as usize {
-                return Some(c as u32);
+                return Some(index as u32);
             }
         }
         None
     }
 
-    fn record_emitted(&mut self, s: u32, kind: &ActionKind, t: i64) {
-        let longest = self
+    fn record_emitted(&mut self, c: &Compiled, s: u32, kind: &ActionKind, t: i64) {
+        let longest = c
             .program
             .policy
             .caps
             .iter()
-            .map(|c| c.per_millis)
+            .map(|cap| cap.per_millis)
             .max()
             .unwrap_or(0);
         let subject = &mut self.subjects[s as usize];
@@ -1515,8 +1713,8 @@ impl Engine {
         }
     }
 
-    fn quiet_until(&mut self, s: u32, t: i64) -> Option<i64> {
-        let program = self.program.clone();
+    fn quiet_until(&mut self, c: &Compiled, s: u32, t: i64) -> Option<i64> {
+        let program: &Program = &c.program;
         let quiet = program.policy.quiet_hours.as_ref()?;
         let zone = match quiet.zone {
             QuietZone::Utc => chrono_tz::Tz::UTC,
@@ -1539,8 +1737,17 @@ impl Engine {
         time::quiet_until(t, quiet.start_minute, quiet.end_minute, zone)
     }
 
-    fn defer(&mut self, s: u32, rule: u32, action: u32, due: i64, key: u64, cause: &Cause) {
-        let program = self.program.clone();
+    fn defer(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        rule: u32,
+        action: u32,
+        due: i64,
+        key: u64,
+        cause: &Cause,
+    ) {
+        let program: &Program = &c.program;
         let (cause_line, cause_message, cause_event) = match cause {
             Cause::Event {
                 event,
@@ -1571,8 +1778,8 @@ impl Engine {
     }
 
     /// Delivers deferred messages that are due, re-checking caps.
-    fn deliver(&mut self, s: u32, now: i64, sink: &mut dyn Sink) {
-        let program = self.program.clone();
+    fn deliver(&mut self, c: &Compiled, s: u32, now: i64, sink: &mut dyn Sink) {
+        let program: &Program = &c.program;
         let due: Vec<Deferred> = {
             let subject = &mut self.subjects[s as usize];
             let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) =
@@ -1588,15 +1795,16 @@ impl Engine {
                 due: d.due,
             };
             let kind = &program.rules[d.rule as usize].actions[d.action as usize].kind;
-            let (status, why) = match self.full_cap(s, kind, now) {
+            let (status, why) = match self.full_cap(c, s, kind, now) {
                 Some(cap) => (Status::Suppressed, Some(Why::Cap(cap))),
                 None => (Status::Emitted, None),
             };
             if status == Status::Emitted {
-                self.record_emitted(s, kind, now);
+                self.record_emitted(c, s, kind, now);
             }
             let payload = if status == Status::Emitted {
                 self.payload(
+                    c,
                     s,
                     &program.rules[d.rule as usize].actions[d.action as usize],
                     now,
@@ -1635,6 +1843,7 @@ impl Engine {
     /// Evaluates an action's data and context package.
     fn payload(
         &mut self,
+        c: &Compiled,
         s: u32,
         action: &stagecraft_ir::ActionDef,
         t: i64,
@@ -1645,7 +1854,7 @@ impl Engine {
         if action.data.is_empty() && action.context.is_empty() && action.value.is_none() {
             return None;
         }
-        let program = self.program.clone();
+        let program: &Program = &c.program;
         let mut payload = Payload::default();
         let frame_value = |this: &Self, slot: u32, ty: Type| -> serde_json::Value {
             match this.subjects[s as usize].get(slot) {
@@ -1680,10 +1889,18 @@ impl Engine {
         Some(Box::new(payload))
     }
 
-    fn try_escalation(&mut self, s: u32, e: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
-        let expr = self.compiled.index.escalations[e as usize];
-        if !self.condition(s, expr, ErrorSite::Escalation(e), t, cause, sink) {
+    fn try_escalation(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        e: u32,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program: &Program = &c.program;
+        let expr = c.index.escalations[e as usize];
+        if !self.condition(c, s, expr, ErrorSite::Escalation(e), t, cause, sink) {
             return;
         }
         let esc = &program.escalations[e as usize];
@@ -1699,7 +1916,7 @@ impl Engine {
                 return;
             }
         }
-        let key = self.idempotency_key(s, &esc.name, 0, cause);
+        let key = self.idempotency_key(c, s, &esc.name, 0, cause);
         {
             let subject = &mut self.subjects[s as usize];
             let h = &mut subject.escalations[e as usize];
@@ -1713,12 +1930,20 @@ impl Engine {
                 key,
             });
         }
-        self.escalation_step(s, e, t, cause, sink);
+        self.escalation_step(c, s, e, t, cause, sink);
     }
 
     /// Notifies the ladder's next step and arms the one after it.
-    fn escalation_step(&mut self, s: u32, e: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
-        let program = self.program.clone();
+    fn escalation_step(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        e: u32,
+        t: i64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
+        let program: &Program = &c.program;
         let Some(ladder) = self.subjects[s as usize].ladders[e as usize] else {
             return;
         };
@@ -1728,8 +1953,8 @@ impl Engine {
             self.subjects[s as usize].ladders[e as usize] = None;
             return;
         };
-        self.record_emitted(s, &def.action.kind, t);
-        let payload = self.payload(s, &def.action, t, 0, cause, sink);
+        self.record_emitted(c, s, &def.action.kind, t);
+        let payload = self.payload(c, s, &def.action, t, 0, cause, sink);
         self.emit(
             s,
             t,
@@ -1760,6 +1985,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn on_ack(
         &mut self,
+        c: &Compiled,
         account: &str,
         escalation: &str,
         actor: Option<String>,
@@ -1768,7 +1994,7 @@ impl Engine {
         line: u64,
         sink: &mut dyn Sink,
     ) {
-        let program = self.program.clone();
+        let program: &Program = &c.program;
         let s = self.subject_ids.get(account).copied();
         let e = program
             .escalations
@@ -1809,75 +2035,9 @@ impl Engine {
 
     // ------------------------------------------------------------ new versions
 
-    /// Replaces the running playbook with a new version while keeping every
-    /// subject's state, timers and buffered input. Allowed when the new
-    /// version keeps state the same way: the same traits, events, metrics,
-    /// stages, milestones, rules, escalations and frame layout, so only
-    /// conditions, thresholds, scores' formulas, actions and policies changed.
-    /// The old version's compiled code is freed once nothing uses it.
-    pub fn replace_playbook(&mut self, compiled: Compiled) -> Result<(), RuntimeError> {
-        let old = &self.program;
-        let new = &compiled.program;
-        let fields = |f: &[stagecraft_ir::FieldDef]| -> Vec<(String, Type)> {
-            f.iter().map(|d| (d.name.clone(), d.ty)).collect()
-        };
-        let events = |p: &Program| -> Vec<(String, Vec<(String, Type)>)> {
-            p.events
-                .iter()
-                .map(|e| (e.name.clone(), fields(&e.props)))
-                .collect()
-        };
-        let metrics = |p: &Program| -> Vec<_> {
-            p.metrics
-                .iter()
-                .map(|m| (m.kind, m.window, m.event, m.prop, m.ty))
-                .collect()
-        };
-        let names = |v: Vec<&String>| -> Vec<String> { v.into_iter().cloned().collect() };
-        let checks: [(&'static str, bool); 8] = [
-            ("the frame layout", old.layout == new.layout),
-            ("the traits", fields(&old.traits) == fields(&new.traits)),
-            ("the events", events(old) == events(new)),
-            ("the metrics", metrics(old) == metrics(new)),
-            (
-                "the stages",
-                names(old.stages.iter().map(|s| &s.name).collect())
-                    == names(new.stages.iter().map(|s| &s.name).collect()),
-            ),
-            (
-                "the milestones",
-                names(old.milestones.iter().map(|m| &m.name).collect())
-                    == names(new.milestones.iter().map(|m| &m.name).collect()),
-            ),
-            (
-                "the rules",
-                names(old.rules.iter().map(|r| &r.name).collect())
-                    == names(new.rules.iter().map(|r| &r.name).collect())
-                    && old.transitions.len() == new.transitions.len(),
-            ),
-            (
-                "the escalations",
-                old.escalations
-                    .iter()
-                    .map(|e| (&e.name, e.steps.len()))
-                    .eq(new.escalations.iter().map(|e| (&e.name, e.steps.len()))),
-            ),
-        ];
-        if let Some((what, _)) = checks.iter().find(|(_, same)| !same) {
-            return Err(RuntimeError::IncompatibleVersion {
-                name: new.name.clone(),
-                what,
-            });
-        }
-        self.program = compiled.program.clone();
-        self.compiled = compiled;
-        self.zones.clear();
-        Ok(())
-    }
-
     // ------------------------------------------------------------ snapshots
 
-    pub(crate) fn state(&self) -> EngineState {
+    fn state(&self) -> EngineState {
         let mut user_accounts: Vec<(Box<str>, Box<str>)> = self
             .user_accounts
             .iter()
@@ -1909,46 +2069,6 @@ impl Engine {
             seq: self.seq,
             summary: self.summary.clone(),
         }
-    }
-
-    pub(crate) fn from_state(compiled: Compiled, mut state: EngineState) -> Engine {
-        state.symbols.reindex();
-        let program = compiled.program.clone();
-        let subject_ids = state
-            .subjects
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.key.clone(), i as u32))
-            .collect();
-        let mut seen = HashMap::new();
-        for (t, h) in &state.seen_messages {
-            seen.insert(*h, *t);
-        }
-        Engine {
-            compiled,
-            program,
-            config: state.config,
-            subjects: state.subjects,
-            subject_ids,
-            user_accounts: state.user_accounts.into_iter().collect(),
-            accounts: state.accounts.into_iter().collect(),
-            symbols: state.symbols,
-            timers: state.timers.into_iter().map(Reverse).collect(),
-            seen,
-            seen_order: state.seen_messages,
-            pending: state.pending.into_iter().map(Reverse).collect(),
-            clock: state.clock,
-            newest: state.newest,
-            line: state.line,
-            seq: state.seq,
-            summary: state.summary,
-            zones: HashMap::new(),
-            entered_now: None,
-        }
-    }
-
-    pub fn config(&self) -> Config {
-        self.config
     }
 }
 
