@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::state::StateLayout;
 use stagecraft_ir::{
     ArithOp, Builtin, CmpOp, EvalPlan, Evaluator, Expr, ExprId, Interpreter, ListId, Program,
     Trigger,
@@ -104,6 +105,8 @@ pub struct Compiled {
     pub index: Arc<PlanIndex>,
     pub plan: Arc<EvalPlan>,
     pub evaluator: Arc<dyn Evaluator>,
+    /// Where each part of a subject's state lives.
+    pub state: Arc<StateLayout>,
 }
 
 impl Compiled {
@@ -113,6 +116,7 @@ impl Compiled {
         let plan = Arc::new(plan);
         Compiled {
             evaluator: Arc::new(Interpreter::new((*plan).clone())),
+            state: Arc::new(StateLayout::new(&program)),
             program,
             index: Arc::new(index),
             plan,
@@ -128,6 +132,7 @@ impl Compiled {
         let (plan, index) = build_plan(&program);
         let evaluator = build(&plan)?;
         Ok(Compiled {
+            state: Arc::new(StateLayout::new(&program)),
             program,
             index: Arc::new(index),
             plan: Arc::new(plan),

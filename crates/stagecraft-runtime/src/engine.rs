@@ -10,7 +10,7 @@ use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{
     eval, milestone_state, ActionKind, CapTarget, EvalError, EvalPlan, Frame, MetricKind, Program,
-    QuietZone, Trigger, Type, Value, Window,
+    QuietZone, Trigger, Type, Value,
 };
 
 use crate::compiled::{Compiled, PlanIndex, TimerKey};
@@ -20,7 +20,7 @@ use crate::outcome::{
     Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
     Sink, Status, SubjectNames, Why,
 };
-use crate::state::{self, Deferred, FireHistory, Ladder, MetricState, Subject, NEVER};
+use crate::state::{Deferred, FireHistory, Ladder, MetricStore, Subject, NEVER};
 use crate::summary::Summary;
 use crate::symbols::Symbols;
 use crate::time;
@@ -615,7 +615,7 @@ impl Core {
             return *i;
         }
         let index = self.subjects.len() as u32;
-        self.subjects.push(Subject::new(key, &c.program));
+        self.subjects.push(Subject::new(key, &c.program, &c.state));
         self.subject_ids.insert(key.into(), index);
         self.summary.subjects += 1;
         index
@@ -763,12 +763,7 @@ impl Core {
     }
 
     fn frame(&self, s: u32, now: i64) -> Frame<'_> {
-        let subject = &self.subjects[s as usize];
-        Frame {
-            values: &subject.values,
-            present: &subject.present,
-            now,
-        }
+        self.subjects[s as usize].frame(now)
     }
 
     fn set_input(&mut self, c: &Compiled, s: u32, event: Option<i64>, timer: Option<i64>) {
@@ -932,49 +927,32 @@ impl Core {
                     _ => continue,
                 }
             }
-            let def = &program.metrics[m as usize];
-            let value = def
+            let plan = &c.state.metrics[m as usize];
+            let value = program.metrics[m as usize]
                 .prop
                 .and_then(|p| props.get(p as usize).copied().flatten());
-            let state = &mut self.subjects[s as usize].metrics[m as usize];
-            match state {
-                MetricState::Counter(n) => *n = n.saturating_add(1),
-                MetricState::Times(times) => times.push_back(t),
-                MetricState::Ever(seen) => *seen = true,
-                MetricState::Value(v) => {
-                    if value.is_some() && (def.kind == MetricKind::Latest || v.is_none()) {
-                        *v = value;
+            let subject = &mut self.subjects[s as usize];
+            match (plan.store, value) {
+                (MetricStore::Counter { word }, _) => {
+                    let n = subject.word_mut(word);
+                    *n = n.saturating_add(1);
+                }
+                (MetricStore::Times { segment, .. }, _) => subject.push(&c.state, segment, &[t]),
+                (MetricStore::Ever { word }, _) => *subject.word_mut(word) = 1,
+                (MetricStore::Value { word }, Some(v)) => {
+                    if plan.kind == MetricKind::Latest || subject.word(word) == 0 {
+                        *subject.word_mut(word) = 1;
+                        *subject.word_mut(word + 1) = v;
                     }
                 }
-                MetricState::Values(values) => {
-                    if let Some(v) = value {
-                        values.push_back((t, v));
-                    }
+                (MetricStore::Values { segment, .. }, Some(v)) => {
+                    subject.push(&c.state, segment, &[t, v]);
                 }
-                MetricState::Running {
-                    count,
-                    sum,
-                    min,
-                    max,
-                    overflow,
-                } => {
-                    if let Some(v) = value {
-                        *count += 1;
-                        match sum.checked_add(v) {
-                            Some(total) => *sum = total,
-                            None => *overflow = true,
-                        }
-                        *min = (*min).min(v);
-                        *max = (*max).max(v);
-                    }
+                (MetricStore::Running { word }, Some(v)) => subject.add_running(word, v),
+                (MetricStore::Distinct { segment }, Some(v)) => {
+                    subject.insert_distinct(&c.state, segment, v);
                 }
-                MetricState::Distinct(seen) => {
-                    if let Some(v) = value {
-                        if let Err(pos) = seen.binary_search(&v) {
-                            seen.insert(pos, v);
-                        }
-                    }
-                }
+                (_, None) => {}
             }
         }
     }
@@ -988,51 +966,47 @@ impl Core {
         cause: &Cause,
         sink: &mut dyn Sink,
     ) {
-        let program: &Program = &c.program;
-        let base = program.layout.metric_base;
-        for (m, def) in program.metrics.iter().enumerate() {
-            let prop_ty = def
-                .event
-                .zip(def.prop)
-                .map(|(e, p)| program.events[e as usize].props[p as usize].ty);
+        let layout = &c.state;
+        let base = c.program.layout.metric_base;
+        for (m, plan) in layout.metrics.iter().enumerate() {
             let subject = &mut self.subjects[s as usize];
-            let window = match def.window {
-                Window::Over(w) => w,
-                _ => 0,
-            };
-            let value: Result<Option<i64>, EvalError> = match &mut subject.metrics[m] {
-                MetricState::Counter(n) => Ok(Some(*n)),
-                MetricState::Times(times) => {
-                    state::evict_times(times, t, window);
-                    Ok(Some(times.len() as i64))
+            let value: Result<Option<i64>, EvalError> = match plan.store {
+                MetricStore::Counter { word } => Ok(Some(subject.word(word))),
+                MetricStore::Times { segment, window } => {
+                    subject.evict(layout, segment, t, window);
+                    Ok(Some(subject.segment(layout, segment).len() as i64))
                 }
-                MetricState::Ever(seen) => Ok(Some(i64::from(*seen))),
-                MetricState::Value(v) => Ok(v.or(def.default)),
-                MetricState::Distinct(seen) => Ok(Some(seen.len() as i64)),
-                MetricState::Values(values) => {
-                    state::evict_values(values, t, window);
+                MetricStore::Ever { word } => Ok(Some(subject.word(word))),
+                MetricStore::Value { word } => Ok(if subject.word(word) == 0 {
+                    plan.default
+                } else {
+                    Some(subject.word(word + 1))
+                }),
+                MetricStore::Distinct { segment } => {
+                    Ok(Some(subject.segment(layout, segment).len() as i64))
+                }
+                MetricStore::Values { segment, window } => {
+                    subject.evict(layout, segment, t, window);
+                    let pairs = subject.segment(layout, segment);
                     aggregate(
-                        def.kind,
-                        def.ty,
-                        prop_ty,
-                        values.iter().map(|(_, v)| *v),
-                        values.len() as i64,
+                        plan.kind,
+                        plan.ty,
+                        plan.prop_ty,
+                        pairs.iter().skip(1).step_by(2).copied(),
+                        (pairs.len() / 2) as i64,
                     )
-                    .map(|v| v.or(def.default))
+                    .map(|v| v.or(plan.default))
                 }
-                MetricState::Running {
-                    count,
-                    sum,
-                    min,
-                    max,
-                    overflow,
-                } => {
+                MetricStore::Running { word } => {
+                    let [count, sum, min, max, overflow] = subject.running(word);
                     // Only a sum or an average reads the running sum.
-                    if *overflow && matches!(def.kind, MetricKind::Sum | MetricKind::Avg) {
+                    if overflow != 0 && matches!(plan.kind, MetricKind::Sum | MetricKind::Avg) {
                         Err(EvalError::Overflow)
                     } else {
-                        Ok(running(def.kind, def.ty, prop_ty, *count, *sum, *min, *max)
-                            .or(def.default))
+                        Ok(
+                            running(plan.kind, plan.ty, plan.prop_ty, count, sum, min, max)
+                                .or(plan.default),
+                        )
                     }
                 }
             };
@@ -1117,18 +1091,18 @@ impl Core {
             {
                 let subject = &mut self.subjects[s as usize];
                 subject.set(slot, Some(milestone_state::DONE));
-                subject.disarm(key);
+                subject.disarm(&c.state, key);
             }
             if def.starts == event && passes(self, index.milestone_starts[m as usize]) {
                 let deadline = t.saturating_add(def.due_millis);
                 self.subjects[s as usize].set(slot, Some(milestone_state::RUNNING));
-                self.arm(s, key, deadline);
+                self.arm(c, s, key, deadline);
             }
         }
     }
 
-    fn arm(&mut self, s: u32, key: i64, deadline: i64) {
-        self.subjects[s as usize].arm(key, deadline);
+    fn arm(&mut self, c: &Compiled, s: u32, key: i64, deadline: i64) {
+        self.subjects[s as usize].arm(&c.state, key, deadline);
         self.timers.push(Reverse((deadline, s, key)));
     }
 
@@ -1136,13 +1110,13 @@ impl Core {
     /// of rules and escalations counting from it.
     fn arm_stage_timers(&mut self, c: &Compiled, s: u32, stage: u32, t: i64) {
         for (key, millis) in stage_timers(&c.program, stage) {
-            self.arm(s, key, t.saturating_add(millis));
+            self.arm(c, s, key, t.saturating_add(millis));
         }
     }
 
     fn disarm_stage_timers(&mut self, c: &Compiled, s: u32, stage: u32) {
         for (key, _) in stage_timers(&c.program, stage) {
-            self.subjects[s as usize].disarm(key);
+            self.subjects[s as usize].disarm(&c.state, key);
         }
     }
 
@@ -1181,8 +1155,8 @@ impl Core {
                 _ => a,
             });
             match anchor_millis.map(|a| a.saturating_add(offset_millis)) {
-                Some(deadline) if deadline >= t => self.arm(s, key, deadline),
-                _ => self.subjects[s as usize].disarm(key),
+                Some(deadline) if deadline >= t => self.arm(c, s, key, deadline),
+                _ => self.subjects[s as usize].disarm(&c.state, key),
             }
         }
     }
@@ -1202,7 +1176,7 @@ impl Core {
                 break;
             }
             self.timers.pop();
-            if !self.subjects[s as usize].take_timer(key, deadline) {
+            if !self.subjects[s as usize].take_timer(&c.state, key, deadline) {
                 continue;
             }
             self.clock = self.clock.max(deadline);
@@ -1363,7 +1337,7 @@ impl Core {
             let subject = &self.subjects[s as usize];
             (
                 subject.stage(&program),
-                subject.values[layout.stage_entered_at as usize],
+                subject.raw(layout.stage_entered_at),
             )
         };
         self.emit(
@@ -1385,9 +1359,9 @@ impl Core {
             subject.set(layout.stage, Some(i64::from(to)));
             subject.set(layout.stage_entered_at, Some(t));
             subject.set(layout.entered_at_base + to, Some(t));
-            for (m, def) in program.metrics.iter().enumerate() {
-                if def.window == Window::InStage {
-                    subject.metrics[m] = MetricState::new(def);
+            for plan in &c.state.metrics {
+                if plan.in_stage {
+                    subject.reset_metric(&c.state, plan.store);
                 }
             }
         }
@@ -1548,7 +1522,7 @@ impl Core {
             return;
         }
         let rule = &program.rules[r as usize];
-        let history = self.subjects[s as usize].rules[r as usize];
+        let history = self.subjects[s as usize].history(&c.state, r);
         let blocked = if self.in_holdout(s, &rule.name, rule.holdout_basis_points) {
             Some((Status::HeldOut, Why::Holdout))
         } else if rule.once && history.first != NEVER {
@@ -1574,7 +1548,14 @@ impl Core {
         if rule.trigger == Trigger::When {
             match blocked {
                 Some((Status::HeldOut, _)) if history.first != NEVER => return,
-                Some((Status::HeldOut, _)) => self.subjects[s as usize].rules[r as usize].first = t,
+                Some((Status::HeldOut, _)) => self.subjects[s as usize].set_history(
+                    &c.state,
+                    r,
+                    FireHistory {
+                        first: t,
+                        ..history
+                    },
+                ),
                 Some(_) => return,
                 None => {}
             }
@@ -1620,16 +1601,20 @@ impl Core {
         }
         if fired {
             let subject = &mut self.subjects[s as usize];
-            let history = &mut subject.rules[r as usize];
+            let mut history = subject.history(&c.state, r);
             history.last = t;
             if history.first == NEVER {
                 history.first = t;
             }
-            for (m, def) in program.metrics.iter().enumerate() {
-                if def.kind == MetricKind::Sent(r) {
-                    match &mut subject.metrics[m] {
-                        MetricState::Times(times) => times.push_back(t),
-                        MetricState::Counter(n) => *n = n.saturating_add(1),
+            subject.set_history(&c.state, r, history);
+            for plan in &c.state.metrics {
+                if plan.kind == MetricKind::Sent(r) {
+                    match plan.store {
+                        MetricStore::Times { segment, .. } => subject.push(&c.state, segment, &[t]),
+                        MetricStore::Counter { word } => {
+                            let n = subject.word_mut(word);
+                            *n = n.saturating_add(1);
+                        }
                         _ => {}
                     }
                 }
@@ -1650,24 +1635,26 @@ impl Core {
         (Status::Emitted, None)
     }
 
-    fn full_cap(&mut self, c: &Compiled, s: u32, kind: &ActionKind, t: i64) -> Option<u32> {
+    fn full_cap(&self, c: &Compiled, s: u32, kind: &ActionKind, t: i64) -> Option<u32> {
         let program: &Program = &c.program;
-        let subject = &mut self.subjects[s as usize];
+        let subject = &self.subjects[s as usize];
+        let messages = subject.segment(&c.state, c.state.messages);
+        let touches = subject.segment(&c.state, c.state.touches);
         for (index, cap) in program.policy.caps.iter().enumerate() {
             let from = t.saturating_sub(cap.per_millis);
+            // Messages are (time, channel) pairs.
             let count = match (cap.target, kind) {
                 (CapTarget::Messages, ActionKind::Send { .. }) => {
-                    subject.messages.iter().filter(|(at, _)| *at > from).count()
+                    messages.chunks_exact(2).filter(|m| m[0] > from).count()
                 }
                 (CapTarget::Channel(ch), ActionKind::Send { channel, .. }) if ch == *channel => {
-                    subject
-                        .messages
-                        .iter()
-                        .filter(|(at, c)| *at > from && *c == channel_code(ch))
+                    messages
+                        .chunks_exact(2)
+                        .filter(|m| m[0] > from && m[1] == channel_code(ch))
                         .count()
                 }
                 (CapTarget::Touches, k) if k.is_touch() => {
-                    subject.touches.iter().filter(|at| **at > from).count()
+                    touches.iter().filter(|at| **at > from).count()
                 }
                 _ => continue,
             };
@@ -1687,27 +1674,17 @@ impl Core {
             .map(|cap| cap.per_millis)
             .max()
             .unwrap_or(0);
+        let layout = &c.state;
         let subject = &mut self.subjects[s as usize];
+        // Kept as long as the longest cap looks back.
         match kind {
             ActionKind::Send { channel, .. } => {
-                subject.messages.push_back((t, channel_code(*channel)));
-                while subject
-                    .messages
-                    .front()
-                    .is_some_and(|(at, _)| *at <= t.saturating_sub(longest))
-                {
-                    subject.messages.pop_front();
-                }
+                subject.push(layout, layout.messages, &[t, channel_code(*channel)]);
+                subject.evict(layout, layout.messages, t, longest);
             }
             k if k.is_touch() => {
-                subject.touches.push_back(t);
-                while subject
-                    .touches
-                    .front()
-                    .is_some_and(|at| *at <= t.saturating_sub(longest))
-                {
-                    subject.touches.pop_front();
-                }
+                subject.push(layout, layout.touches, &[t]);
+                subject.evict(layout, layout.touches, t, longest);
             }
             _ => {}
         }
@@ -1774,7 +1751,7 @@ impl Core {
             cause_event,
         });
         let next = subject.deferred.iter().map(|d| d.due).min().unwrap_or(due);
-        self.arm(s, TimerKey::Delivery.encode(&program), next);
+        self.arm(c, s, TimerKey::Delivery.encode(&program), next);
     }
 
     /// Delivers deferred messages that are due, re-checking caps.
@@ -1836,7 +1813,7 @@ impl Core {
             .map(|d| d.due)
             .min();
         if let Some(next) = next {
-            self.arm(s, TimerKey::Delivery.encode(&program), next);
+            self.arm(c, s, TimerKey::Delivery.encode(&program), next);
         }
     }
 
@@ -1904,8 +1881,8 @@ impl Core {
             return;
         }
         let esc = &program.escalations[e as usize];
-        let history: FireHistory = self.subjects[s as usize].escalations[e as usize];
-        if self.subjects[s as usize].ladders[e as usize].is_some() {
+        let history = self.subjects[s as usize].escalation_history(&c.state, e);
+        if self.subjects[s as usize].ladder(&c.state, e).is_some() {
             return;
         }
         if esc.once && history.first != NEVER {
@@ -1919,16 +1896,21 @@ impl Core {
         let key = self.idempotency_key(c, s, &esc.name, 0, cause);
         {
             let subject = &mut self.subjects[s as usize];
-            let h = &mut subject.escalations[e as usize];
-            h.last = t;
-            if h.first == NEVER {
-                h.first = t;
-            }
-            subject.ladders[e as usize] = Some(Ladder {
-                started: t,
-                next_step: 0,
-                key,
-            });
+            let first = if history.first == NEVER {
+                t
+            } else {
+                history.first
+            };
+            subject.set_escalation_history(&c.state, e, FireHistory { first, last: t });
+            subject.set_ladder(
+                &c.state,
+                e,
+                Some(Ladder {
+                    started: t,
+                    next_step: 0,
+                    key,
+                }),
+            );
         }
         self.escalation_step(c, s, e, t, cause, sink);
     }
@@ -1944,13 +1926,13 @@ impl Core {
         sink: &mut dyn Sink,
     ) {
         let program: &Program = &c.program;
-        let Some(ladder) = self.subjects[s as usize].ladders[e as usize] else {
+        let Some(ladder) = self.subjects[s as usize].ladder(&c.state, e) else {
             return;
         };
         let esc = &program.escalations[e as usize];
         let step = ladder.next_step;
         let Some(def) = esc.steps.get(step as usize) else {
-            self.subjects[s as usize].ladders[e as usize] = None;
+            self.subjects[s as usize].set_ladder(&c.state, e, None);
             return;
         };
         self.record_emitted(c, s, &def.action.kind, t);
@@ -1971,14 +1953,18 @@ impl Core {
         );
         match esc.steps.get(step as usize + 1) {
             Some(next) => {
-                self.subjects[s as usize].ladders[e as usize] = Some(Ladder {
-                    next_step: step + 1,
-                    ..ladder
-                });
+                self.subjects[s as usize].set_ladder(
+                    &c.state,
+                    e,
+                    Some(Ladder {
+                        next_step: step + 1,
+                        ..ladder
+                    }),
+                );
                 let key = TimerKey::EscalationStep(e).encode(&program);
-                self.arm(s, key, ladder.started.saturating_add(next.after_millis));
+                self.arm(c, s, key, ladder.started.saturating_add(next.after_millis));
             }
-            None => self.subjects[s as usize].ladders[e as usize] = None,
+            None => self.subjects[s as usize].set_ladder(&c.state, e, None),
         }
     }
 
@@ -2001,10 +1987,14 @@ impl Core {
             .iter()
             .position(|x| x.name == escalation);
         match (s, e) {
-            (Some(s), Some(e)) if self.subjects[s as usize].ladders[e].is_some() => {
+            (Some(s), Some(e))
+                if self.subjects[s as usize]
+                    .ladder(&c.state, e as u32)
+                    .is_some() =>
+            {
                 let subject = &mut self.subjects[s as usize];
-                subject.ladders[e] = None;
-                subject.disarm(TimerKey::EscalationStep(e as u32).encode(&program));
+                subject.set_ladder(&c.state, e as u32, None);
+                subject.disarm(&c.state, TimerKey::EscalationStep(e as u32).encode(program));
                 self.emit(
                     s,
                     t,
@@ -2110,7 +2100,7 @@ fn stage_timers(program: &Program, stage: u32) -> Vec<(i64, i64)> {
         .collect()
 }
 
-fn channel_code(channel: stagecraft_ir::Channel) -> u8 {
+fn channel_code(channel: stagecraft_ir::Channel) -> i64 {
     match channel {
         stagecraft_ir::Channel::Email => 0,
         stagecraft_ir::Channel::InApp => 1,

@@ -1,73 +1,204 @@
-//! Per-subject state: the frame of slots expressions read, plus what the
-//! frame is derived from (metric windows, rule history, timers, logs).
-
-use std::collections::VecDeque;
+//! Per-subject state, stored compactly: every fixed-size part (the frame
+//! expressions read, its presence bytes, metric counters, rule history,
+//! armed timers) in one array of words, and every variable-size part (window
+//! entries, distinct values, sent messages) in one vector of segments. A
+//! subject is then two allocations, so an event touches few cache lines.
+//! [`StateLayout`] says where each part lives; it is computed once per
+//! program.
 
 use serde::{Deserialize, Serialize};
-use stagecraft_ir::{MetricDef, MetricKind, Program, Window};
+use stagecraft_ir::{milestone_state, Frame, MetricKind, Program, Trigger, Type, Window};
+
+use crate::compiled::TimerKey;
 
 pub const NEVER: i64 = i64::MIN;
 
-/// What a metric remembers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum MetricState {
-    /// Counts since first seen or since stage entry.
-    Counter(i64),
-    /// Event times within a window.
-    Times(VecDeque<i64>),
-    /// Event times and values within a window.
-    Values(VecDeque<(i64, i64)>),
-    /// Running aggregates since first seen or stage entry; `overflow` once a
-    /// sum no longer fits.
-    Running {
-        count: i64,
-        sum: i64,
-        min: i64,
-        max: i64,
-        overflow: bool,
+/// Where a metric keeps what it remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricStore {
+    /// A count since first seen or since stage entry: one word.
+    Counter {
+        word: u32,
     },
-    /// Distinct values since first seen or stage entry.
-    Distinct(Vec<i64>),
-    /// Latest or first value.
-    Value(Option<i64>),
-    Ever(bool),
+    /// Event times within a window: a segment of times.
+    Times {
+        segment: u32,
+        window: i64,
+    },
+    /// Event times and values within a window: a segment of pairs.
+    Values {
+        segment: u32,
+        window: i64,
+    },
+    /// Running aggregates since first seen or stage entry: count, sum, min,
+    /// max and an overflow flag, five words.
+    Running {
+        word: u32,
+    },
+    /// Distinct values since first seen or stage entry: a sorted segment.
+    Distinct {
+        segment: u32,
+    },
+    /// Latest or first value: a presence word and the value.
+    Value {
+        word: u32,
+    },
+    Ever {
+        word: u32,
+    },
 }
 
-impl MetricState {
-    pub fn new(def: &MetricDef) -> MetricState {
-        match (def.kind, def.window) {
-            (MetricKind::Ever, _) => MetricState::Ever(false),
-            (MetricKind::Latest | MetricKind::First, _) => MetricState::Value(None),
-            (MetricKind::Count | MetricKind::Sent(_), Window::Over(_)) => {
-                MetricState::Times(VecDeque::new())
+/// What a metric needs at every refresh, looked up once.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricPlan {
+    pub store: MetricStore,
+    pub kind: MetricKind,
+    pub ty: Type,
+    /// The type of the aggregated property.
+    pub prop_ty: Option<Type>,
+    pub default: Option<i64>,
+    pub in_stage: bool,
+}
+
+/// Where each part of a subject's state lives.
+#[derive(Debug, Clone)]
+pub struct StateLayout {
+    frame_len: usize,
+    pub metrics: Vec<MetricPlan>,
+    /// Two words per rule (first and last firing), then two per escalation.
+    rules_base: usize,
+    escalations_base: usize,
+    /// Three words per escalation's ladder: started (`NEVER` when idle),
+    /// next step, idempotency key.
+    ladders_base: usize,
+    /// Per timer key: the word holding its armed deadline, for the keys a
+    /// program can arm.
+    timer_words: Vec<Option<u32>>,
+    /// First of one word per segment: its number of entries.
+    segment_lens_base: usize,
+    /// Words per entry, per segment.
+    segment_widths: Vec<u8>,
+    pub messages: u32,
+    pub touches: u32,
+    words: usize,
+}
+
+const WORD_BYTES: usize = 8;
+
+impl StateLayout {
+    pub fn new(program: &Program) -> StateLayout {
+        let frame_len = program.layout.len as usize;
+        // The frame's values, then its presence bytes, eight to a word.
+        let mut next = frame_len + frame_len.div_ceil(WORD_BYTES);
+        let mut take = |n: usize| {
+            let at = next;
+            next += n;
+            at as u32
+        };
+        let mut segment_widths = Vec::new();
+        let mut segment = |width: u8| {
+            segment_widths.push(width);
+            (segment_widths.len() - 1) as u32
+        };
+        let metrics = program
+            .metrics
+            .iter()
+            .map(|def| {
+                let store = match (def.kind, def.window) {
+                    (MetricKind::Ever, _) => MetricStore::Ever { word: take(1) },
+                    (MetricKind::Latest | MetricKind::First, _) => {
+                        MetricStore::Value { word: take(2) }
+                    }
+                    (MetricKind::Count | MetricKind::Sent(_), Window::Over(window)) => {
+                        MetricStore::Times {
+                            segment: segment(1),
+                            window,
+                        }
+                    }
+                    (MetricKind::Count | MetricKind::Sent(_), _) => {
+                        MetricStore::Counter { word: take(1) }
+                    }
+                    (_, Window::Over(window)) => MetricStore::Values {
+                        segment: segment(2),
+                        window,
+                    },
+                    (MetricKind::Distinct, _) => MetricStore::Distinct {
+                        segment: segment(1),
+                    },
+                    _ => MetricStore::Running { word: take(5) },
+                };
+                MetricPlan {
+                    store,
+                    kind: def.kind,
+                    ty: def.ty,
+                    prop_ty: def
+                        .event
+                        .zip(def.prop)
+                        .map(|(e, p)| program.events[e as usize].props[p as usize].ty),
+                    default: def.default,
+                    in_stage: def.window == Window::InStage,
+                }
+            })
+            .collect();
+        let messages = segment(2);
+        let touches = segment(1);
+        let rules_base = take(2 * program.rules.len()) as usize;
+        let escalations_base = take(2 * program.escalations.len()) as usize;
+        let ladders_base = take(3 * program.escalations.len()) as usize;
+        let keys = TimerKey::Delivery.encode(program) as usize + 1;
+        let mut timer_words = vec![None; keys];
+        for key in 0..keys as i64 {
+            let armable = match TimerKey::decode(key, program) {
+                Some(TimerKey::Milestone(_) | TimerKey::EscalationStep(_)) => true,
+                Some(TimerKey::Transition(i)) => matches!(
+                    program.transitions[i as usize].trigger,
+                    Trigger::AfterInStage { .. }
+                ),
+                Some(TimerKey::Rule(i)) => timed(program.rules[i as usize].trigger),
+                Some(TimerKey::Escalation(i)) => timed(program.escalations[i as usize].trigger),
+                Some(TimerKey::Delivery) => program.policy.quiet_hours.is_some(),
+                None => false,
+            };
+            if armable {
+                timer_words[key as usize] = Some(take(1));
             }
-            (MetricKind::Count | MetricKind::Sent(_), _) => MetricState::Counter(0),
-            (_, Window::Over(_)) => MetricState::Values(VecDeque::new()),
-            (MetricKind::Distinct, _) => MetricState::Distinct(Vec::new()),
-            _ => MetricState::Running {
-                count: 0,
-                sum: 0,
-                min: i64::MAX,
-                max: i64::MIN,
-                overflow: false,
-            },
+        }
+        let segment_lens_base = take(segment_widths.len()) as usize;
+        StateLayout {
+            frame_len,
+            metrics,
+            rules_base,
+            escalations_base,
+            ladders_base,
+            timer_words,
+            segment_lens_base,
+            segment_widths,
+            messages,
+            touches,
+            words: next,
         }
     }
+
+    /// The deadline words with their timer keys.
+    fn timers(&self) -> impl Iterator<Item = (i64, usize)> + '_ {
+        self.timer_words
+            .iter()
+            .enumerate()
+            .filter_map(|(key, word)| word.map(|w| (key as i64, w as usize)))
+    }
+}
+
+fn timed(trigger: Trigger) -> bool {
+    matches!(
+        trigger,
+        Trigger::AfterInStage { .. } | Trigger::AtDate { .. }
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FireHistory {
     pub first: i64,
     pub last: i64,
-}
-
-impl Default for FireHistory {
-    fn default() -> Self {
-        FireHistory {
-            first: NEVER,
-            last: NEVER,
-        }
-    }
 }
 
 /// An escalation's ladder in progress.
@@ -96,110 +227,323 @@ pub struct Subject {
     pub key: Box<str>,
     /// Entered its initial stage (has had a track event).
     pub entered: bool,
-    /// The frame: one value per slot of the program's layout.
-    pub values: Vec<i64>,
-    pub present: Vec<u8>,
-    pub metrics: Vec<MetricState>,
-    pub rules: Vec<FireHistory>,
-    pub escalations: Vec<FireHistory>,
-    pub ladders: Vec<Option<Ladder>>,
-    /// Times and channels of emitted messages, kept as long as a cap needs.
-    pub messages: VecDeque<(i64, u8)>,
-    /// Times of human touches (tasks, hand-offs).
-    pub touches: VecDeque<i64>,
-    /// Armed timers: key and deadline.
-    pub timers: Vec<(i64, i64)>,
+    /// Slots in the frame.
+    frame_len: u32,
+    /// The fixed-size state, laid out by [`StateLayout`]; it starts with
+    /// the frame: one value per slot, then the slots' presence bytes.
+    words: Box<[i64]>,
+    /// The variable-size state: segments, one after the other.
+    segments: Vec<i64>,
+    /// Messages held back by quiet hours.
     pub deferred: Vec<Deferred>,
 }
 
 impl Subject {
-    pub fn new(key: &str, program: &Program) -> Subject {
-        let len = program.layout.len as usize;
+    pub fn new(key: &str, program: &Program, layout: &StateLayout) -> Subject {
         let mut subject = Subject {
             key: key.into(),
             entered: false,
-            values: vec![0; len],
-            present: vec![0; len],
-            metrics: program.metrics.iter().map(MetricState::new).collect(),
-            rules: vec![FireHistory::default(); program.rules.len()],
-            escalations: vec![FireHistory::default(); program.escalations.len()],
-            ladders: vec![None; program.escalations.len()],
-            messages: VecDeque::new(),
-            touches: VecDeque::new(),
-            timers: Vec::new(),
+            frame_len: layout.frame_len as u32,
+            words: vec![0; layout.words].into_boxed_slice(),
+            segments: Vec::new(),
             deferred: Vec::new(),
         };
+        for i in layout.rules_base..layout.ladders_base {
+            subject.words[i] = NEVER;
+        }
+        for e in 0..program.escalations.len() {
+            subject.words[layout.ladders_base + 3 * e] = NEVER;
+        }
+        for (_, word) in layout.timers() {
+            subject.words[word] = NEVER;
+        }
         for (i, t) in program.traits.iter().enumerate() {
-            subject.set_default_trait(program, i as u32, t.default);
+            subject.set(program.layout.trait_base + i as u32, t.default);
         }
         for m in 0..program.milestones.len() as u32 {
             subject.set(
                 program.layout.milestone_base + m,
-                Some(stagecraft_ir::milestone_state::NOT_STARTED),
+                Some(milestone_state::NOT_STARTED),
             );
+        }
+        for plan in &layout.metrics {
+            if let MetricStore::Running { word } = plan.store {
+                subject.reset_running(word as usize);
+            }
         }
         subject
     }
 
+    fn frame_len(&self) -> usize {
+        self.frame_len as usize
+    }
+
+    fn present(&self, layout_len: usize) -> &[u8] {
+        let words = &self.words[layout_len..layout_len + layout_len.div_ceil(WORD_BYTES)];
+        &bytemuck::cast_slice(words)[..layout_len]
+    }
+
+    fn present_mut(&mut self, layout_len: usize) -> &mut [u8] {
+        let words = &mut self.words[layout_len..layout_len + layout_len.div_ceil(WORD_BYTES)];
+        &mut bytemuck::cast_slice_mut(words)[..layout_len]
+    }
+
+    /// The frame expressions are evaluated against.
+    pub fn frame(&self, now: i64) -> Frame<'_> {
+        let len = self.frame_len();
+        Frame {
+            values: &self.words[..len],
+            present: self.present(len),
+            now,
+        }
+    }
+
     pub fn set(&mut self, slot: u32, value: Option<i64>) {
+        let len = self.frame_len();
         let i = slot as usize;
         match value {
             Some(v) => {
-                self.values[i] = v;
-                self.present[i] = 1;
+                self.words[i] = v;
+                self.present_mut(len)[i] = 1;
             }
-            None => self.present[i] = 0,
+            None => self.present_mut(len)[i] = 0,
         }
     }
 
+    /// The value of a frame slot, `None` when missing.
     pub fn get(&self, slot: u32) -> Option<i64> {
+        let len = self.frame_len();
         let i = slot as usize;
-        (self.present.get(i).copied() == Some(1)).then(|| self.values[i])
+        (self.present(len).get(i).copied() == Some(1)).then(|| self.words[i])
     }
 
-    fn set_default_trait(&mut self, program: &Program, index: u32, default: Option<i64>) {
-        self.set(program.layout.trait_base + index, default);
+    /// The raw value of a slot, whether or not present.
+    pub fn raw(&self, slot: u32) -> i64 {
+        self.words[slot as usize]
     }
 
     pub fn stage(&self, program: &Program) -> u32 {
-        self.values[program.layout.stage as usize] as u32
+        self.words[program.layout.stage as usize] as u32
     }
+
+    pub fn word(&self, word: u32) -> i64 {
+        self.words[word as usize]
+    }
+
+    pub fn word_mut(&mut self, word: u32) -> &mut i64 {
+        &mut self.words[word as usize]
+    }
+
+    fn reset_running(&mut self, word: usize) {
+        self.words[word..word + 5].copy_from_slice(&[0, 0, i64::MAX, i64::MIN, 0]);
+    }
+
+    /// Running aggregates: count, sum, min, max, overflow.
+    pub fn running(&self, word: u32) -> [i64; 5] {
+        let w = word as usize;
+        [
+            self.words[w],
+            self.words[w + 1],
+            self.words[w + 2],
+            self.words[w + 3],
+            self.words[w + 4],
+        ]
+    }
+
+    pub fn add_running(&mut self, word: u32, value: i64) {
+        let w = word as usize;
+        self.words[w] += 1;
+        match self.words[w + 1].checked_add(value) {
+            Some(total) => self.words[w + 1] = total,
+            None => self.words[w + 4] = 1,
+        }
+        self.words[w + 2] = self.words[w + 2].min(value);
+        self.words[w + 3] = self.words[w + 3].max(value);
+    }
+
+    /// Forgets what a metric counted (a metric `in stage`, at stage entry).
+    pub fn reset_metric(&mut self, layout: &StateLayout, store: MetricStore) {
+        match store {
+            MetricStore::Counter { word } | MetricStore::Ever { word } => {
+                self.words[word as usize] = 0
+            }
+            MetricStore::Value { word } => {
+                self.words[word as usize] = 0;
+                self.words[word as usize + 1] = 0;
+            }
+            MetricStore::Running { word } => self.reset_running(word as usize),
+            MetricStore::Times { segment, .. }
+            | MetricStore::Values { segment, .. }
+            | MetricStore::Distinct { segment } => {
+                let len = self.segment(layout, segment).len();
+                self.drop_front(layout, segment, len);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ history
+
+    pub fn history(&self, layout: &StateLayout, rule: u32) -> FireHistory {
+        self.history_at(layout.rules_base + 2 * rule as usize)
+    }
+
+    pub fn set_history(&mut self, layout: &StateLayout, rule: u32, history: FireHistory) {
+        self.set_history_at(layout.rules_base + 2 * rule as usize, history);
+    }
+
+    pub fn escalation_history(&self, layout: &StateLayout, escalation: u32) -> FireHistory {
+        self.history_at(layout.escalations_base + 2 * escalation as usize)
+    }
+
+    pub fn set_escalation_history(
+        &mut self,
+        layout: &StateLayout,
+        escalation: u32,
+        history: FireHistory,
+    ) {
+        self.set_history_at(layout.escalations_base + 2 * escalation as usize, history);
+    }
+
+    fn history_at(&self, w: usize) -> FireHistory {
+        FireHistory {
+            first: self.words[w],
+            last: self.words[w + 1],
+        }
+    }
+
+    fn set_history_at(&mut self, w: usize, history: FireHistory) {
+        self.words[w] = history.first;
+        self.words[w + 1] = history.last;
+    }
+
+    pub fn ladder(&self, layout: &StateLayout, escalation: u32) -> Option<Ladder> {
+        let w = layout.ladders_base + 3 * escalation as usize;
+        (self.words[w] != NEVER).then(|| Ladder {
+            started: self.words[w],
+            next_step: self.words[w + 1] as u32,
+            key: self.words[w + 2] as u64,
+        })
+    }
+
+    pub fn set_ladder(&mut self, layout: &StateLayout, escalation: u32, ladder: Option<Ladder>) {
+        let w = layout.ladders_base + 3 * escalation as usize;
+        match ladder {
+            Some(l) => {
+                self.words[w] = l.started;
+                self.words[w + 1] = i64::from(l.next_step);
+                self.words[w + 2] = l.key as i64;
+            }
+            None => self.words[w] = NEVER,
+        }
+    }
+
+    // ------------------------------------------------------------ timers
 
     /// Arms (or re-arms) the timer with this key.
-    pub fn arm(&mut self, key: i64, deadline: i64) {
-        match self.timers.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = deadline,
-            None => self.timers.push((key, deadline)),
+    pub fn arm(&mut self, layout: &StateLayout, key: i64, deadline: i64) {
+        if let Some(w) = timer_word(layout, key) {
+            self.words[w] = deadline;
         }
     }
 
-    pub fn disarm(&mut self, key: i64) {
-        self.timers.retain(|(k, _)| *k != key);
+    pub fn disarm(&mut self, layout: &StateLayout, key: i64) {
+        if let Some(w) = timer_word(layout, key) {
+            self.words[w] = NEVER;
+        }
     }
 
-    /// Whether the timer with this key is armed for exactly this deadline.
-    pub fn take_timer(&mut self, key: i64, deadline: i64) -> bool {
-        match self.timers.iter().position(|t| *t == (key, deadline)) {
-            Some(i) => {
-                self.timers.swap_remove(i);
+    /// Whether the timer with this key is armed for exactly this deadline;
+    /// disarms it if so.
+    pub fn take_timer(&mut self, layout: &StateLayout, key: i64, deadline: i64) -> bool {
+        match timer_word(layout, key) {
+            Some(w) if self.words[w] == deadline && deadline != NEVER => {
+                self.words[w] = NEVER;
                 true
             }
-            None => false,
+            _ => false,
+        }
+    }
+
+    /// Armed timers: key and deadline.
+    pub fn armed(&self, layout: &StateLayout) -> Vec<(i64, i64)> {
+        layout
+            .timers()
+            .filter(|(_, w)| self.words[*w] != NEVER)
+            .map(|(key, w)| (key, self.words[w]))
+            .collect()
+    }
+
+    // ------------------------------------------------------------ segments
+
+    fn segment_range(&self, layout: &StateLayout, segment: u32) -> (usize, usize) {
+        let lens = &self.words[layout.segment_lens_base..];
+        let mut start = 0;
+        for k in 0..segment as usize {
+            start += lens[k] as usize * usize::from(layout.segment_widths[k]);
+        }
+        let k = segment as usize;
+        (
+            start,
+            start + lens[k] as usize * usize::from(layout.segment_widths[k]),
+        )
+    }
+
+    /// A segment's entries, flattened (pairs take two words).
+    pub fn segment(&self, layout: &StateLayout, segment: u32) -> &[i64] {
+        let (start, end) = self.segment_range(layout, segment);
+        &self.segments[start..end]
+    }
+
+    /// Appends one entry (of the segment's width) at the end of a segment.
+    pub fn push(&mut self, layout: &StateLayout, segment: u32, entry: &[i64]) {
+        let (_, end) = self.segment_range(layout, segment);
+        self.segments.splice(end..end, entry.iter().copied());
+        self.words[layout.segment_lens_base + segment as usize] += 1;
+    }
+
+    /// Removes the first `count` entries of a segment.
+    pub fn drop_front(&mut self, layout: &StateLayout, segment: u32, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let (start, _) = self.segment_range(layout, segment);
+        let width = usize::from(layout.segment_widths[segment as usize]);
+        self.segments.drain(start..start + count * width);
+        self.words[layout.segment_lens_base + segment as usize] -= count as i64;
+        if self.segments.capacity() > 2 * self.segments.len() + 8 {
+            self.segments.shrink_to(self.segments.len() + 4);
+        }
+    }
+
+    /// Drops the entries whose time (first word) is at or before
+    /// `now - window`: the window is `(now - window, now]`.
+    pub fn evict(&mut self, layout: &StateLayout, segment: u32, now: i64, window: i64) {
+        let cutoff = now.saturating_sub(window);
+        let width = usize::from(layout.segment_widths[segment as usize]);
+        let expired = self
+            .segment(layout, segment)
+            .chunks_exact(width)
+            .take_while(|entry| entry[0] <= cutoff)
+            .count();
+        self.drop_front(layout, segment, expired);
+    }
+
+    /// Inserts a value into a sorted segment of distinct values.
+    pub fn insert_distinct(&mut self, layout: &StateLayout, segment: u32, value: i64) {
+        let (start, end) = self.segment_range(layout, segment);
+        if let Err(pos) = self.segments[start..end].binary_search(&value) {
+            self.segments.insert(start + pos, value);
+            self.words[layout.segment_lens_base + segment as usize] += 1;
         }
     }
 }
 
-/// Evicts window entries at or before `now - window`.
-pub fn evict_times(times: &mut VecDeque<i64>, now: i64, window: i64) {
-    let cutoff = now.saturating_sub(window);
-    while times.front().is_some_and(|t| *t <= cutoff) {
-        times.pop_front();
-    }
-}
-
-pub fn evict_values(values: &mut VecDeque<(i64, i64)>, now: i64, window: i64) {
-    let cutoff = now.saturating_sub(window);
-    while values.front().is_some_and(|(t, _)| *t <= cutoff) {
-        values.pop_front();
-    }
+fn timer_word(layout: &StateLayout, key: i64) -> Option<usize> {
+    let key = usize::try_from(key).ok()?;
+    layout
+        .timer_words
+        .get(key)
+        .copied()
+        .flatten()
+        .map(|w| w as usize)
 }
