@@ -74,8 +74,8 @@ pub struct StateLayout {
     /// Per timer key: the word holding its armed deadline, for the keys a
     /// program can arm.
     timer_words: Vec<Option<u32>>,
-    /// First of one word per segment: its number of entries.
-    segment_lens_base: usize,
+    /// First of one word per segment: where its entries end.
+    segment_ends_base: usize,
     /// Words per entry, per segment.
     segment_widths: Vec<u8>,
     pub messages: u32,
@@ -163,7 +163,7 @@ impl StateLayout {
                 timer_words[key as usize] = Some(take(1));
             }
         }
-        let segment_lens_base = take(segment_widths.len()) as usize;
+        let segment_ends_base = take(segment_widths.len()) as usize;
         StateLayout {
             frame_len,
             metrics,
@@ -171,7 +171,7 @@ impl StateLayout {
             escalations_base,
             ladders_base,
             timer_words,
-            segment_lens_base,
+            segment_ends_base,
             segment_widths,
             messages,
             touches,
@@ -375,8 +375,9 @@ impl Subject {
             MetricStore::Times { segment, .. }
             | MetricStore::Values { segment, .. }
             | MetricStore::Distinct { segment } => {
-                let len = self.segment(layout, segment).len();
-                self.drop_front(layout, segment, len);
+                let width = usize::from(layout.segment_widths[segment as usize]);
+                let entries = self.segment(layout, segment).len() / width;
+                self.drop_front(layout, segment, entries);
             }
         }
     }
@@ -475,17 +476,21 @@ impl Subject {
 
     // ------------------------------------------------------------ segments
 
+    /// Where a segment's entries are in `segments`: the words hold each
+    /// segment's end, so a segment starts where the one before it ends.
     fn segment_range(&self, layout: &StateLayout, segment: u32) -> (usize, usize) {
-        let lens = &self.words[layout.segment_lens_base..];
-        let mut start = 0;
-        for k in 0..segment as usize {
-            start += lens[k] as usize * usize::from(layout.segment_widths[k]);
+        let k = layout.segment_ends_base + segment as usize;
+        let start = if segment == 0 { 0 } else { self.words[k - 1] };
+        (start as usize, self.words[k] as usize)
+    }
+
+    /// Moves the ends of `segment` and of every segment after it.
+    fn shift_ends(&mut self, layout: &StateLayout, segment: u32, by: i64) {
+        let first = layout.segment_ends_base + segment as usize;
+        let last = layout.segment_ends_base + layout.segment_widths.len();
+        for end in &mut self.words[first..last] {
+            *end += by;
         }
-        let k = segment as usize;
-        (
-            start,
-            start + lens[k] as usize * usize::from(layout.segment_widths[k]),
-        )
     }
 
     /// A segment's entries, flattened (pairs take two words).
@@ -497,8 +502,16 @@ impl Subject {
     /// Appends one entry (of the segment's width) at the end of a segment.
     pub fn push(&mut self, layout: &StateLayout, segment: u32, entry: &[i64]) {
         let (_, end) = self.segment_range(layout, segment);
-        self.segments.splice(end..end, entry.iter().copied());
-        self.words[layout.segment_lens_base + segment as usize] += 1;
+        let len = self.segments.len();
+        let width = entry.len();
+        if len == self.segments.capacity() {
+            // Grow by a little: most subjects keep a few entries.
+            self.segments.reserve_exact(len / 2 + 4);
+        }
+        self.segments.resize(len + width, 0);
+        self.segments.copy_within(end..len, end + width);
+        self.segments[end..end + width].copy_from_slice(entry);
+        self.shift_ends(layout, segment, width as i64);
     }
 
     /// Removes the first `count` entries of a segment.
@@ -509,7 +522,7 @@ impl Subject {
         let (start, _) = self.segment_range(layout, segment);
         let width = usize::from(layout.segment_widths[segment as usize]);
         self.segments.drain(start..start + count * width);
-        self.words[layout.segment_lens_base + segment as usize] -= count as i64;
+        self.shift_ends(layout, segment, -((count * width) as i64));
         if self.segments.capacity() > 2 * self.segments.len() + 8 {
             self.segments.shrink_to(self.segments.len() + 4);
         }
@@ -533,7 +546,7 @@ impl Subject {
         let (start, end) = self.segment_range(layout, segment);
         if let Err(pos) = self.segments[start..end].binary_search(&value) {
             self.segments.insert(start + pos, value);
-            self.words[layout.segment_lens_base + segment as usize] += 1;
+            self.shift_ends(layout, segment, 1);
         }
     }
 }
