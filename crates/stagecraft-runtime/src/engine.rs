@@ -20,7 +20,7 @@ use crate::outcome::{
     Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
     Sink, Status, SubjectNames, Why,
 };
-use crate::state::{Deferred, FireHistory, Ladder, MetricStore, Subject, NEVER};
+use crate::state::{Deferred, FireHistory, Ladder, MetricStore, Subject, Subjects, NEVER};
 use crate::summary::Summary;
 use crate::symbols::Symbols;
 use crate::time;
@@ -110,8 +110,7 @@ pub struct Engine {
 #[derive(Debug)]
 struct Core {
     config: Config,
-    subjects: Vec<Subject>,
-    subject_ids: HashMap<Box<str>, u32>,
+    subjects: Subjects,
     user_accounts: HashMap<Box<str>, Box<str>>,
     /// With `subject account per "key"`: each account's traits and its
     /// per-key subjects.
@@ -197,8 +196,7 @@ impl Engine {
         let core = Core {
             symbols: Symbols::new(&compiled.program.strings),
             config,
-            subjects: Vec::new(),
-            subject_ids: HashMap::new(),
+            subjects: Subjects::default(),
             user_accounts: HashMap::new(),
             accounts: HashMap::new(),
             timers: BinaryHeap::new(),
@@ -246,9 +244,9 @@ impl Engine {
 
     pub fn subject(&self, key: &str) -> Option<&Subject> {
         self.core
-            .subject_ids
-            .get(key)
-            .map(|i| &self.core.subjects[*i as usize])
+            .subjects
+            .find(key)
+            .map(|i| &self.core.subjects[i as usize])
     }
 
     /// The time of the last processed input.
@@ -370,20 +368,13 @@ impl Engine {
 
     pub(crate) fn from_state(compiled: Compiled, mut state: EngineState) -> Engine {
         state.symbols.reindex();
-        let subject_ids = state
-            .subjects
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.key.clone(), i as u32))
-            .collect();
         let mut seen = HashMap::new();
         for (t, h) in &state.seen_messages {
             seen.insert(*h, *t);
         }
         let core = Core {
             config: state.config,
-            subjects: state.subjects,
-            subject_ids,
+            subjects: Subjects::new(state.subjects),
             user_accounts: state.user_accounts.into_iter().collect(),
             accounts: state.accounts.into_iter().collect(),
             symbols: state.symbols,
@@ -566,9 +557,9 @@ impl Core {
         let program: &Program = &c.program;
         let layout = program.layout;
         if self
-            .subject_ids
-            .get(key)
-            .is_some_and(|s| self.subjects[*s as usize].entered)
+            .subjects
+            .find(key)
+            .is_some_and(|s| self.subjects[s as usize].entered)
         {
             return Err(format!("`{key}` is already in the lifecycle"));
         }
@@ -611,12 +602,12 @@ impl Core {
     // ------------------------------------------------------------ processing
 
     fn subject_index(&mut self, c: &Compiled, key: &str) -> u32 {
-        if let Some(i) = self.subject_ids.get(key) {
-            return *i;
+        if let Some(i) = self.subjects.find(key) {
+            return i;
         }
-        let index = self.subjects.len() as u32;
-        self.subjects.push(Subject::new(key, &c.program, &c.state));
-        self.subject_ids.insert(key.into(), index);
+        let index = self
+            .subjects
+            .insert(Subject::new(key, &c.program, &c.state));
         self.summary.subjects += 1;
         index
     }
@@ -701,7 +692,7 @@ impl Core {
                     reason,
                     rejection: None,
                 };
-                match self.subject_ids.get(account.as_ref()).copied() {
+                match self.subjects.find(&account) {
                     Some(s) => self.on_manual(c, s, info, override_, t, &cause, sink),
                     None => self.dead_letter(
                         line,
@@ -1740,8 +1731,8 @@ impl Core {
             }
             Cause::Timer { .. } => (0, None, None),
         };
-        let subject = &mut self.subjects[s as usize];
-        subject.deferred.push(Deferred {
+        let deferred = self.subjects[s as usize].deferred.get_or_insert_default();
+        deferred.push(Deferred {
             rule,
             action,
             due,
@@ -1750,7 +1741,7 @@ impl Core {
             cause_message,
             cause_event,
         });
-        let next = subject.deferred.iter().map(|d| d.due).min().unwrap_or(due);
+        let next = deferred.iter().map(|d| d.due).min().unwrap_or(due);
         self.arm(c, s, TimerKey::Delivery.encode(&program), next);
     }
 
@@ -1759,11 +1750,13 @@ impl Core {
         let program: &Program = &c.program;
         let due: Vec<Deferred> = {
             let subject = &mut self.subjects[s as usize];
-            let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) =
-                std::mem::take(&mut subject.deferred)
-                    .into_iter()
-                    .partition(|d| d.due <= now);
-            subject.deferred = waiting;
+            let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) = subject
+                .deferred
+                .take()
+                .map_or_else(Vec::new, |d| *d)
+                .into_iter()
+                .partition(|d| d.due <= now);
+            subject.deferred = (!waiting.is_empty()).then(|| Box::new(waiting));
             ready
         };
         for d in due {
@@ -1810,6 +1803,7 @@ impl Core {
         let next = self.subjects[s as usize]
             .deferred
             .iter()
+            .flat_map(|d| d.iter())
             .map(|d| d.due)
             .min();
         if let Some(next) = next {
@@ -1981,7 +1975,7 @@ impl Core {
         sink: &mut dyn Sink,
     ) {
         let program: &Program = &c.program;
-        let s = self.subject_ids.get(account).copied();
+        let s = self.subjects.find(account);
         let e = program
             .escalations
             .iter()
@@ -2046,7 +2040,7 @@ impl Core {
         pending.sort();
         EngineState {
             config: self.config,
-            subjects: self.subjects.clone(),
+            subjects: self.subjects.to_vec(),
             user_accounts,
             accounts,
             symbols: self.symbols.clone(),

@@ -6,6 +6,9 @@
 //! [`StateLayout`] says where each part lives; it is computed once per
 //! program.
 
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{milestone_state, Frame, MetricKind, Program, Trigger, Type, Window};
 
@@ -229,13 +232,12 @@ pub struct Subject {
     pub entered: bool,
     /// Slots in the frame.
     frame_len: u32,
-    /// The fixed-size state, laid out by [`StateLayout`]; it starts with
+    /// The fixed-size state, laid out by [`StateLayout`], then the
+    /// variable-size state: segments, one after the other. It starts with
     /// the frame: one value per slot, then the slots' presence bytes.
-    words: Box<[i64]>,
-    /// The variable-size state: segments, one after the other.
-    segments: Vec<i64>,
-    /// Messages held back by quiet hours.
-    pub deferred: Vec<Deferred>,
+    words: Vec<i64>,
+    /// Messages held back by quiet hours (rare: boxed to keep subjects small).
+    pub deferred: Option<Box<Vec<Deferred>>>,
 }
 
 impl Subject {
@@ -244,9 +246,8 @@ impl Subject {
             key: key.into(),
             entered: false,
             frame_len: layout.frame_len as u32,
-            words: vec![0; layout.words].into_boxed_slice(),
-            segments: Vec::new(),
-            deferred: Vec::new(),
+            words: vec![0; layout.words],
+            deferred: None,
         };
         for i in layout.rules_base..layout.ladders_base {
             subject.words[i] = NEVER;
@@ -481,7 +482,10 @@ impl Subject {
     fn segment_range(&self, layout: &StateLayout, segment: u32) -> (usize, usize) {
         let k = layout.segment_ends_base + segment as usize;
         let start = if segment == 0 { 0 } else { self.words[k - 1] };
-        (start as usize, self.words[k] as usize)
+        (
+            layout.words + start as usize,
+            layout.words + self.words[k] as usize,
+        )
     }
 
     /// Moves the ends of `segment` and of every segment after it.
@@ -496,21 +500,21 @@ impl Subject {
     /// A segment's entries, flattened (pairs take two words).
     pub fn segment(&self, layout: &StateLayout, segment: u32) -> &[i64] {
         let (start, end) = self.segment_range(layout, segment);
-        &self.segments[start..end]
+        &self.words[start..end]
     }
 
     /// Appends one entry (of the segment's width) at the end of a segment.
     pub fn push(&mut self, layout: &StateLayout, segment: u32, entry: &[i64]) {
         let (_, end) = self.segment_range(layout, segment);
-        let len = self.segments.len();
+        let len = self.words.len();
         let width = entry.len();
-        if len == self.segments.capacity() {
+        if len == self.words.capacity() {
             // Grow by a little: most subjects keep a few entries.
-            self.segments.reserve_exact(len / 2 + 4);
+            self.words.reserve_exact((len - layout.words) / 2 + 4);
         }
-        self.segments.resize(len + width, 0);
-        self.segments.copy_within(end..len, end + width);
-        self.segments[end..end + width].copy_from_slice(entry);
+        self.words.resize(len + width, 0);
+        self.words.copy_within(end..len, end + width);
+        self.words[end..end + width].copy_from_slice(entry);
         self.shift_ends(layout, segment, width as i64);
     }
 
@@ -521,10 +525,11 @@ impl Subject {
         }
         let (start, _) = self.segment_range(layout, segment);
         let width = usize::from(layout.segment_widths[segment as usize]);
-        self.segments.drain(start..start + count * width);
+        self.words.drain(start..start + count * width);
         self.shift_ends(layout, segment, -((count * width) as i64));
-        if self.segments.capacity() > 2 * self.segments.len() + 8 {
-            self.segments.shrink_to(self.segments.len() + 4);
+        let entries = self.words.len() - layout.words;
+        if self.words.capacity() > self.words.len() + entries + 8 {
+            self.words.shrink_to(self.words.len() + 4);
         }
     }
 
@@ -544,10 +549,61 @@ impl Subject {
     /// Inserts a value into a sorted segment of distinct values.
     pub fn insert_distinct(&mut self, layout: &StateLayout, segment: u32, value: i64) {
         let (start, end) = self.segment_range(layout, segment);
-        if let Err(pos) = self.segments[start..end].binary_search(&value) {
-            self.segments.insert(start + pos, value);
+        if let Err(pos) = self.words[start..end].binary_search(&value) {
+            self.words.insert(start + pos, value);
             self.shift_ends(layout, segment, 1);
         }
+    }
+}
+
+/// The subjects in the order they were first seen, found by key. The table
+/// holds indices only, so each key is stored once, in its subject.
+#[derive(Debug, Default)]
+pub struct Subjects {
+    list: Vec<Subject>,
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Subjects {
+    pub fn new(list: Vec<Subject>) -> Subjects {
+        let mut subjects = Subjects::default();
+        for subject in list {
+            subjects.insert(subject);
+        }
+        subjects
+    }
+
+    pub fn find(&self, key: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.table
+            .find(hash, |&i| &*self.list[i as usize].key == key)
+            .copied()
+    }
+
+    /// Adds a subject whose key is not yet known; returns its index.
+    pub fn insert(&mut self, subject: Subject) -> u32 {
+        let index = self.list.len() as u32;
+        let hash = self.hasher.hash_one(&*subject.key);
+        let list = &self.list;
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, index, |&i| hasher.hash_one(&*list[i as usize].key));
+        self.list.push(subject);
+        index
+    }
+}
+
+impl std::ops::Deref for Subjects {
+    type Target = [Subject];
+    fn deref(&self) -> &[Subject] {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Subjects {
+    fn deref_mut(&mut self) -> &mut [Subject] {
+        &mut self.list
     }
 }
 
@@ -559,4 +615,100 @@ fn timer_word(layout: &StateLayout, key: i64) -> Option<usize> {
         .copied()
         .flatten()
         .map(|w| w as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(text: &str) -> Program {
+        let ast = stagecraft_syntax::parse(text).expect("parses");
+        stagecraft_check::check(text, &ast).expect("checks")
+    }
+
+    const PLAYBOOK: &str = r#"
+playbook "segments" { language 1 version "1" subject account }
+event "Paid" { amount: int, plan: string }
+stages { trial initial, paying }
+metric paid_7d = count "Paid" over 7d
+metric amount_7d = sum "Paid".amount over 7d
+metric plans = distinct "Paid".plan in stage
+metric amounts = sum "Paid".amount over 1d
+transition trial -> paying on "Paid"
+"#;
+
+    #[test]
+    fn segments_of_different_widths_stay_apart() {
+        let program = program(PLAYBOOK);
+        let layout = StateLayout::new(&program);
+        let mut subject = Subject::new("a", &program, &layout);
+        let [times, pairs, distinct, day] = [0, 1, 2, 3].map(|m| match layout.metrics[m].store {
+            MetricStore::Times { segment, .. }
+            | MetricStore::Values { segment, .. }
+            | MetricStore::Distinct { segment } => segment,
+            other => panic!("unexpected store {other:?}"),
+        });
+        for t in 1..=4 {
+            subject.push(&layout, times, &[t]);
+            subject.push(&layout, pairs, &[t, 10 * t]);
+            subject.insert_distinct(&layout, distinct, 5 - t);
+            subject.insert_distinct(&layout, distinct, 1);
+            subject.push(&layout, day, &[t, -t]);
+        }
+        assert_eq!(subject.segment(&layout, times), &[1, 2, 3, 4]);
+        assert_eq!(
+            subject.segment(&layout, pairs),
+            &[1, 10, 2, 20, 3, 30, 4, 40]
+        );
+        assert_eq!(subject.segment(&layout, distinct), &[1, 2, 3, 4]);
+        assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
+
+        // The window is (now - window, now]: at 5 with window 3, times <= 2 go.
+        subject.evict(&layout, pairs, 5, 3);
+        assert_eq!(subject.segment(&layout, pairs), &[3, 30, 4, 40]);
+        assert_eq!(subject.segment(&layout, times), &[1, 2, 3, 4]);
+        assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
+
+        subject.reset_metric(&layout, layout.metrics[1].store);
+        assert_eq!(subject.segment(&layout, pairs), &[] as &[i64]);
+        assert_eq!(subject.segment(&layout, distinct), &[1, 2, 3, 4]);
+        assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
+        subject.reset_metric(&layout, layout.metrics[2].store);
+        assert_eq!(subject.segment(&layout, distinct), &[] as &[i64]);
+        assert_eq!(subject.segment(&layout, times), &[1, 2, 3, 4]);
+        assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
+    }
+
+    #[test]
+    fn frame_slots_and_timers_round_trip() {
+        let program = program(PLAYBOOK);
+        let layout = StateLayout::new(&program);
+        let mut subject = Subject::new("a", &program, &layout);
+        let slot = program.layout.stage;
+        assert_eq!(subject.get(slot), None);
+        subject.set(slot, Some(-7));
+        assert_eq!(subject.get(slot), Some(-7));
+        assert_eq!(subject.frame(0).present[slot as usize], 1);
+        subject.set(slot, None);
+        assert_eq!(subject.get(slot), None);
+        assert_eq!(subject.raw(slot), -7);
+        // The playbook arms no timer: arming is ignored, nothing is armed.
+        subject.arm(&layout, 0, 10);
+        assert!(subject.armed(&layout).is_empty());
+        assert!(!subject.take_timer(&layout, 0, 10));
+    }
+
+    #[test]
+    fn subjects_are_found_by_key() {
+        let program = program(PLAYBOOK);
+        let layout = StateLayout::new(&program);
+        let mut subjects = Subjects::default();
+        for key in ["a", "b", "c"] {
+            subjects.insert(Subject::new(key, &program, &layout));
+        }
+        assert_eq!(subjects.find("b"), Some(1));
+        assert_eq!(subjects.find("d"), None);
+        let restored = Subjects::new(subjects.to_vec());
+        assert_eq!(restored.find("c"), Some(2));
+    }
 }
