@@ -6,7 +6,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
-use hashbrown::HashMap;
+use hashbrown::hash_table::Entry;
+use hashbrown::{HashMap, HashTable};
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{
     eval, milestone_state, ActionKind, CapTarget, EvalError, EvalPlan, Frame, MetricKind, Program,
@@ -117,7 +118,9 @@ struct Core {
     accounts: HashMap<Box<str>, AccountTraits>,
     symbols: Symbols,
     timers: BinaryHeap<Reverse<(i64, u32, i64)>>,
-    seen: HashMap<u64, i64>,
+    /// Message-id hashes (already hashes: the table uses them as is) and
+    /// when each was last seen.
+    seen: HashTable<(u64, i64)>,
     seen_order: VecDeque<(i64, u64)>,
     pending: BinaryHeap<Reverse<Pending>>,
     /// Time of the last processed input (or timer).
@@ -167,6 +170,36 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
     hash
 }
 
+/// The 64-bit hash of a message id, eight bytes at a time (the byte-wise
+/// FNV-1a used for keys costs a multiply per byte on every input).
+fn message_hash(id: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut hash = (id.len() as u64).wrapping_mul(K);
+    let mut chunks = id.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        hash = (hash ^ word).wrapping_mul(K).rotate_left(29);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    hash = (hash ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    // The finaliser of MurmurHash3: every input bit reaches every output bit.
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
+}
+
+fn remember(seen: &mut HashTable<(u64, i64)>, hash: u64, at: i64) {
+    match seen.entry(hash, |e| e.0 == hash, |e| e.0) {
+        Entry::Occupied(mut entry) => entry.get_mut().1 = at,
+        Entry::Vacant(entry) => {
+            entry.insert((hash, at));
+        }
+    }
+}
+
 /// The holdout bucket (0..10000) of a subject for a rule: the subject is held
 /// out of a rule whose holdout in basis points is above its bucket
 /// (`docs/semantics.md` 4.4).
@@ -200,7 +233,7 @@ impl Engine {
             user_accounts: HashMap::new(),
             accounts: HashMap::new(),
             timers: BinaryHeap::new(),
-            seen: HashMap::new(),
+            seen: HashTable::new(),
             seen_order: VecDeque::new(),
             pending: BinaryHeap::new(),
             clock: NEVER,
@@ -368,9 +401,9 @@ impl Engine {
 
     pub(crate) fn from_state(compiled: Compiled, mut state: EngineState) -> Engine {
         state.symbols.reindex();
-        let mut seen = HashMap::new();
+        let mut seen = HashTable::new();
         for (t, h) in &state.seen_messages {
-            seen.insert(*h, *t);
+            remember(&mut seen, *h, *t);
         }
         let core = Core {
             config: state.config,
@@ -501,26 +534,30 @@ impl Core {
     }
 
     fn is_duplicate(&mut self, id: &str, at: i64) -> bool {
-        let hash = fnv1a(&[id.as_bytes()]);
+        let hash = message_hash(id.as_bytes());
         let horizon = self
             .newest
             .max(at)
             .saturating_sub(self.config.dedupe_window_millis);
-        while self.seen_order.front().is_some_and(|(t, _)| *t < horizon) {
-            if let Some((t, h)) = self.seen_order.pop_front() {
-                if self.seen.get(&h) == Some(&t) {
-                    self.seen.remove(&h);
+        while let Some(&(t, h)) = self.seen_order.front().filter(|(t, _)| *t < horizon) {
+            self.seen_order.pop_front();
+            // Only if the id was not seen again since.
+            if let Ok(entry) = self.seen.find_entry(h, |e| e.0 == h) {
+                if entry.get().1 == t {
+                    entry.remove();
                 }
             }
         }
-        match self.seen.get(&hash) {
-            Some(seen_at)
-                if at.abs_diff(*seen_at) <= self.config.dedupe_window_millis.unsigned_abs() =>
-            {
-                true
+        let window = self.config.dedupe_window_millis.unsigned_abs();
+        match self.seen.entry(hash, |e| e.0 == hash, |e| e.0) {
+            Entry::Occupied(entry) if at.abs_diff(entry.get().1) <= window => true,
+            Entry::Occupied(mut entry) => {
+                entry.get_mut().1 = at;
+                self.seen_order.push_back((at, hash));
+                false
             }
-            _ => {
-                self.seen.insert(hash, at);
+            Entry::Vacant(entry) => {
+                entry.insert((hash, at));
                 self.seen_order.push_back((at, hash));
                 false
             }
@@ -1629,8 +1666,9 @@ impl Core {
     fn full_cap(&self, c: &Compiled, s: u32, kind: &ActionKind, t: i64) -> Option<u32> {
         let program: &Program = &c.program;
         let subject = &self.subjects[s as usize];
-        let messages = subject.segment(&c.state, c.state.messages);
-        let touches = subject.segment(&c.state, c.state.touches);
+        let kept = |segment: Option<u32>| segment.map_or(&[][..], |k| subject.segment(&c.state, k));
+        let messages = kept(c.state.messages);
+        let touches = kept(c.state.touches);
         for (index, cap) in program.policy.caps.iter().enumerate() {
             let from = t.saturating_sub(cap.per_millis);
             // Messages are (time, channel) pairs.
@@ -1670,12 +1708,16 @@ impl Core {
         // Kept as long as the longest cap looks back.
         match kind {
             ActionKind::Send { channel, .. } => {
-                subject.push(layout, layout.messages, &[t, channel_code(*channel)]);
-                subject.evict(layout, layout.messages, t, longest);
+                if let Some(messages) = layout.messages {
+                    subject.push(layout, messages, &[t, channel_code(*channel)]);
+                    subject.evict(layout, messages, t, longest);
+                }
             }
             k if k.is_touch() => {
-                subject.push(layout, layout.touches, &[t]);
-                subject.evict(layout, layout.touches, t, longest);
+                if let Some(touches) = layout.touches {
+                    subject.push(layout, touches, &[t]);
+                    subject.evict(layout, touches, t, longest);
+                }
             }
             _ => {}
         }

@@ -8,9 +8,12 @@
 
 use std::hash::BuildHasher;
 
+use compact_str::CompactString;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::{Deserialize, Serialize};
-use stagecraft_ir::{milestone_state, Frame, MetricKind, Program, Trigger, Type, Window};
+use stagecraft_ir::{
+    milestone_state, CapTarget, Frame, MetricKind, Program, Trigger, Type, Window,
+};
 
 use crate::compiled::TimerKey;
 
@@ -68,8 +71,10 @@ pub struct MetricPlan {
 pub struct StateLayout {
     frame_len: usize,
     pub metrics: Vec<MetricPlan>,
-    /// Two words per rule (first and last firing), then two per escalation.
-    rules_base: usize,
+    /// Per rule that has `once`, a cooldown or a holdout: the first of two
+    /// words (first and last firing). Other rules keep no history.
+    rule_words: Vec<Option<u32>>,
+    /// Two words per escalation (first and last firing).
     escalations_base: usize,
     /// Three words per escalation's ladder: started (`NEVER` when idle),
     /// next step, idempotency key.
@@ -81,8 +86,8 @@ pub struct StateLayout {
     segment_ends_base: usize,
     /// Words per entry, per segment.
     segment_widths: Vec<u8>,
-    pub messages: u32,
-    pub touches: u32,
+    pub messages: Option<u32>,
+    pub touches: Option<u32>,
     words: usize,
 }
 
@@ -143,9 +148,20 @@ impl StateLayout {
                 }
             })
             .collect();
-        let messages = segment(2);
-        let touches = segment(1);
-        let rules_base = take(2 * program.rules.len()) as usize;
+        // Sent messages and touches are kept only for the caps that count them.
+        let caps =
+            |wanted: fn(CapTarget) -> bool| program.policy.caps.iter().any(|c| wanted(c.target));
+        let messages =
+            caps(|t| matches!(t, CapTarget::Messages | CapTarget::Channel(_))).then(|| segment(2));
+        let touches = caps(|t| t == CapTarget::Touches).then(|| segment(1));
+        let rule_words = program
+            .rules
+            .iter()
+            .map(|r| {
+                (r.once || r.cooldown_millis.is_some() || r.holdout_basis_points > 0)
+                    .then(|| take(2))
+            })
+            .collect();
         let escalations_base = take(2 * program.escalations.len()) as usize;
         let ladders_base = take(3 * program.escalations.len()) as usize;
         let keys = TimerKey::Delivery.encode(program) as usize + 1;
@@ -170,7 +186,7 @@ impl StateLayout {
         StateLayout {
             frame_len,
             metrics,
-            rules_base,
+            rule_words,
             escalations_base,
             ladders_base,
             timer_words,
@@ -227,7 +243,7 @@ pub struct Deferred {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subject {
-    pub key: Box<str>,
+    pub key: CompactString,
     /// Entered its initial stage (has had a track event).
     pub entered: bool,
     /// Slots in the frame.
@@ -249,8 +265,10 @@ impl Subject {
             words: vec![0; layout.words],
             deferred: None,
         };
-        for i in layout.rules_base..layout.ladders_base {
-            subject.words[i] = NEVER;
+        let histories = layout.rule_words.iter().flatten().map(|w| *w as usize);
+        for w in histories.chain((layout.escalations_base..layout.ladders_base).step_by(2)) {
+            subject.words[w] = NEVER;
+            subject.words[w + 1] = NEVER;
         }
         for e in 0..program.escalations.len() {
             subject.words[layout.ladders_base + 3 * e] = NEVER;
@@ -386,11 +404,19 @@ impl Subject {
     // ------------------------------------------------------------ history
 
     pub fn history(&self, layout: &StateLayout, rule: u32) -> FireHistory {
-        self.history_at(layout.rules_base + 2 * rule as usize)
+        match layout.rule_words[rule as usize] {
+            Some(w) => self.history_at(w as usize),
+            None => FireHistory {
+                first: NEVER,
+                last: NEVER,
+            },
+        }
     }
 
     pub fn set_history(&mut self, layout: &StateLayout, rule: u32, history: FireHistory) {
-        self.set_history_at(layout.rules_base + 2 * rule as usize, history);
+        if let Some(w) = layout.rule_words[rule as usize] {
+            self.set_history_at(w as usize, history);
+        }
     }
 
     pub fn escalation_history(&self, layout: &StateLayout, escalation: u32) -> FireHistory {
