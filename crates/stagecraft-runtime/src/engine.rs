@@ -3,7 +3,7 @@
 //! sentence, in `docs/semantics.md`.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use hashbrown::hash_table::Entry;
@@ -90,13 +90,17 @@ pub(crate) struct EngineState {
     pub symbols: Symbols,
     /// Armed timers: deadline, subject, key.
     pub timers: Vec<(i64, u32, i64)>,
-    pub seen_messages: VecDeque<(i64, u64)>,
+    /// Remembered message ids: time last seen and hash, oldest first.
+    pub seen_messages: Vec<(i64, u64)>,
     pub pending: Vec<Pending>,
     pub clock: i64,
     pub newest: i64,
     pub line: u64,
     pub seq: u64,
     pub summary: Summary,
+    /// Messages held back by quiet hours: subject, messages.
+    #[serde(default)]
+    pub deferred: Vec<(u32, Vec<Deferred>)>,
 }
 
 /// Runs one playbook over a stream of inputs.
@@ -121,7 +125,6 @@ struct Core {
     /// Message-id hashes (already hashes: the table uses them as is) and
     /// when each was last seen.
     seen: HashTable<(u64, i64)>,
-    seen_order: VecDeque<(i64, u64)>,
     pending: BinaryHeap<Reverse<Pending>>,
     /// Time of the last processed input (or timer).
     clock: i64,
@@ -131,6 +134,8 @@ struct Core {
     seq: u64,
     summary: Summary,
     zones: HashMap<i64, chrono_tz::Tz>,
+    /// Messages held back by quiet hours, per subject.
+    deferred: HashMap<u32, Vec<Deferred>>,
     /// The subject and time of the last first event: its initial stage
     /// counts as entered for that input's cascade.
     entered_now: Option<(u32, i64)>,
@@ -234,7 +239,6 @@ impl Engine {
             accounts: HashMap::new(),
             timers: BinaryHeap::new(),
             seen: HashTable::new(),
-            seen_order: VecDeque::new(),
             pending: BinaryHeap::new(),
             clock: NEVER,
             newest: NEVER,
@@ -242,6 +246,7 @@ impl Engine {
             seq: 0,
             summary: Summary::default(),
             zones: HashMap::new(),
+            deferred: HashMap::new(),
             entered_now: None,
         };
         Engine { compiled, core }
@@ -413,7 +418,6 @@ impl Engine {
             symbols: state.symbols,
             timers: state.timers.into_iter().map(Reverse).collect(),
             seen,
-            seen_order: state.seen_messages,
             pending: state.pending.into_iter().map(Reverse).collect(),
             clock: state.clock,
             newest: state.newest,
@@ -421,6 +425,7 @@ impl Engine {
             seq: state.seq,
             summary: state.summary,
             zones: HashMap::new(),
+            deferred: state.deferred.into_iter().collect(),
             entered_now: None,
         };
         Engine { compiled, core }
@@ -533,32 +538,32 @@ impl Core {
         }
     }
 
+    /// Whether a message id was seen within the dedupe window. An id is
+    /// remembered until it falls behind the horizon (the newest input time
+    /// minus the window); forgotten ids are swept out whenever the table
+    /// would otherwise grow.
     fn is_duplicate(&mut self, id: &str, at: i64) -> bool {
         let hash = message_hash(id.as_bytes());
         let horizon = self
             .newest
             .max(at)
             .saturating_sub(self.config.dedupe_window_millis);
-        while let Some(&(t, h)) = self.seen_order.front().filter(|(t, _)| *t < horizon) {
-            self.seen_order.pop_front();
-            // Only if the id was not seen again since.
-            if let Ok(entry) = self.seen.find_entry(h, |e| e.0 == h) {
-                if entry.get().1 == t {
-                    entry.remove();
-                }
-            }
-        }
         let window = self.config.dedupe_window_millis.unsigned_abs();
+        if self.seen.len() == self.seen.capacity() {
+            self.seen.retain(|e| e.1 >= horizon);
+        }
         match self.seen.entry(hash, |e| e.0 == hash, |e| e.0) {
-            Entry::Occupied(entry) if at.abs_diff(entry.get().1) <= window => true,
+            Entry::Occupied(entry)
+                if entry.get().1 >= horizon && at.abs_diff(entry.get().1) <= window =>
+            {
+                true
+            }
             Entry::Occupied(mut entry) => {
                 entry.get_mut().1 = at;
-                self.seen_order.push_back((at, hash));
                 false
             }
             Entry::Vacant(entry) => {
                 entry.insert((hash, at));
-                self.seen_order.push_back((at, hash));
                 false
             }
         }
@@ -1773,7 +1778,7 @@ impl Core {
             }
             Cause::Timer { .. } => (0, None, None),
         };
-        let deferred = self.subjects[s as usize].deferred.get_or_insert_default();
+        let deferred = self.deferred.entry(s).or_default();
         deferred.push(Deferred {
             rule,
             action,
@@ -1791,14 +1796,15 @@ impl Core {
     fn deliver(&mut self, c: &Compiled, s: u32, now: i64, sink: &mut dyn Sink) {
         let program: &Program = &c.program;
         let due: Vec<Deferred> = {
-            let subject = &mut self.subjects[s as usize];
-            let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) = subject
+            let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) = self
                 .deferred
-                .take()
-                .map_or_else(Vec::new, |d| *d)
+                .remove(&s)
+                .unwrap_or_default()
                 .into_iter()
                 .partition(|d| d.due <= now);
-            subject.deferred = (!waiting.is_empty()).then(|| Box::new(waiting));
+            if !waiting.is_empty() {
+                self.deferred.insert(s, waiting);
+            }
             ready
         };
         for d in due {
@@ -1842,12 +1848,10 @@ impl Core {
                 sink,
             );
         }
-        let next = self.subjects[s as usize]
+        let next = self
             .deferred
-            .iter()
-            .flat_map(|d| d.iter())
-            .map(|d| d.due)
-            .min();
+            .get(&s)
+            .and_then(|d| d.iter().map(|d| d.due).min());
         if let Some(next) = next {
             self.arm(c, s, TimerKey::Delivery.encode(&program), next);
         }
@@ -2087,13 +2091,29 @@ impl Core {
             accounts,
             symbols: self.symbols.clone(),
             timers,
-            seen_messages: self.seen_order.clone(),
+            seen_messages: {
+                let horizon = self.newest.saturating_sub(self.config.dedupe_window_millis);
+                let mut seen: Vec<(i64, u64)> = self
+                    .seen
+                    .iter()
+                    .filter(|e| e.1 >= horizon)
+                    .map(|&(h, t)| (t, h))
+                    .collect();
+                seen.sort_unstable();
+                seen
+            },
             pending,
             clock: self.clock,
             newest: self.newest,
             line: self.line,
             seq: self.seq,
             summary: self.summary.clone(),
+            deferred: {
+                let mut deferred: Vec<(u32, Vec<Deferred>)> =
+                    self.deferred.iter().map(|(s, d)| (*s, d.clone())).collect();
+                deferred.sort_by_key(|(s, _)| *s);
+                deferred
+            },
         }
     }
 }

@@ -249,11 +249,10 @@ pub struct Subject {
     /// Slots in the frame.
     frame_len: u32,
     /// The fixed-size state, laid out by [`StateLayout`], then the
-    /// variable-size state: segments, one after the other. It starts with
-    /// the frame: one value per slot, then the slots' presence bytes.
-    words: Vec<i64>,
-    /// Messages held back by quiet hours (rare: boxed to keep subjects small).
-    pub deferred: Option<Box<Vec<Deferred>>>,
+    /// variable-size state: segments, one after the other, then room to
+    /// grow. It starts with the frame: one value per slot, then the slots'
+    /// presence bytes.
+    words: Box<[i64]>,
 }
 
 impl Subject {
@@ -262,8 +261,7 @@ impl Subject {
             key: key.into(),
             entered: false,
             frame_len: layout.frame_len as u32,
-            words: vec![0; layout.words],
-            deferred: None,
+            words: vec![0; layout.words].into_boxed_slice(),
         };
         let histories = layout.rule_words.iter().flatten().map(|w| *w as usize);
         for w in histories.chain((layout.escalations_base..layout.ladders_base).step_by(2)) {
@@ -529,17 +527,36 @@ impl Subject {
         &self.words[start..end]
     }
 
+    /// Words in use: the fixed words, then the segments up to the last
+    /// one's end. The rest of `words` is room to grow.
+    fn used(&self, layout: &StateLayout) -> usize {
+        match layout.segment_widths.len() {
+            0 => layout.words,
+            n => layout.words + self.words[layout.segment_ends_base + n - 1] as usize,
+        }
+    }
+
+    /// Makes room for `extra` more words, growing by a little: most
+    /// subjects keep a few entries, and a boxed slice has no spare header.
+    fn reserve(&mut self, layout: &StateLayout, extra: usize) {
+        let used = self.used(layout);
+        if used + extra <= self.words.len() {
+            return;
+        }
+        let len = used + extra + (used - layout.words) / 4 + 2;
+        let mut words = std::mem::take(&mut self.words).into_vec();
+        words.reserve_exact(len - words.len());
+        words.resize(len, 0);
+        self.words = words.into_boxed_slice();
+    }
+
     /// Appends one entry (of the segment's width) at the end of a segment.
     pub fn push(&mut self, layout: &StateLayout, segment: u32, entry: &[i64]) {
-        let (_, end) = self.segment_range(layout, segment);
-        let len = self.words.len();
         let width = entry.len();
-        if len == self.words.capacity() {
-            // Grow by a little: most subjects keep a few entries.
-            self.words.reserve_exact((len - layout.words) / 2 + 4);
-        }
-        self.words.resize(len + width, 0);
-        self.words.copy_within(end..len, end + width);
+        self.reserve(layout, width);
+        let used = self.used(layout);
+        let (_, end) = self.segment_range(layout, segment);
+        self.words.copy_within(end..used, end + width);
         self.words[end..end + width].copy_from_slice(entry);
         self.shift_ends(layout, segment, width as i64);
     }
@@ -549,13 +566,17 @@ impl Subject {
         if count == 0 {
             return;
         }
+        let used = self.used(layout);
         let (start, _) = self.segment_range(layout, segment);
-        let width = usize::from(layout.segment_widths[segment as usize]);
-        self.words.drain(start..start + count * width);
-        self.shift_ends(layout, segment, -((count * width) as i64));
-        let entries = self.words.len() - layout.words;
-        if self.words.capacity() > self.words.len() + entries + 8 {
-            self.words.shrink_to(self.words.len() + 4);
+        let gap = count * usize::from(layout.segment_widths[segment as usize]);
+        self.words.copy_within(start + gap..used, start);
+        self.shift_ends(layout, segment, -(gap as i64));
+        // Give back room a burst left behind.
+        let used = used - gap;
+        if self.words.len() > 2 * used - layout.words + 16 {
+            let mut words = std::mem::take(&mut self.words).into_vec();
+            words.truncate(used + 4);
+            self.words = words.into_boxed_slice();
         }
     }
 
@@ -576,7 +597,10 @@ impl Subject {
     pub fn insert_distinct(&mut self, layout: &StateLayout, segment: u32, value: i64) {
         let (start, end) = self.segment_range(layout, segment);
         if let Err(pos) = self.words[start..end].binary_search(&value) {
-            self.words.insert(start + pos, value);
+            self.reserve(layout, 1);
+            let used = self.used(layout);
+            self.words.copy_within(start + pos..used, start + pos + 1);
+            self.words[start + pos] = value;
             self.shift_ends(layout, segment, 1);
         }
     }
@@ -610,6 +634,11 @@ impl Subjects {
     /// Adds a subject whose key is not yet known; returns its index.
     pub fn insert(&mut self, subject: Subject) -> u32 {
         let index = self.list.len() as u32;
+        if self.list.len() == self.list.capacity() {
+            // A quarter more at a time: doubling would leave up to half of
+            // a large list unused.
+            self.list.reserve_exact(self.list.len() / 4 + 64);
+        }
         let hash = self.hasher.hash_one(&*subject.key);
         let list = &self.list;
         let hasher = &self.hasher;
