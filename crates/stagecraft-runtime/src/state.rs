@@ -300,11 +300,6 @@ impl Subject {
         &bytemuck::cast_slice(words)[..layout_len]
     }
 
-    fn present_mut(&mut self, layout_len: usize) -> &mut [u8] {
-        let words = &mut self.words[layout_len..layout_len + layout_len.div_ceil(WORD_BYTES)];
-        &mut bytemuck::cast_slice_mut(words)[..layout_len]
-    }
-
     /// The frame expressions are evaluated against.
     pub fn frame(&self, now: i64) -> Frame<'_> {
         let len = self.frame_len();
@@ -315,23 +310,29 @@ impl Subject {
         }
     }
 
+    /// Sets a slot's value and presence byte (the bytes are laid out in
+    /// their words as the frame's `present` slice sees them).
     pub fn set(&mut self, slot: u32, value: Option<i64>) {
         let len = self.frame_len();
         let i = slot as usize;
-        match value {
-            Some(v) => {
-                self.words[i] = v;
-                self.present_mut(len)[i] = 1;
-            }
-            None => self.present_mut(len)[i] = 0,
+        debug_assert!(i < len, "slot {i} outside a frame of {len}");
+        let word = &mut self.words[len + i / WORD_BYTES];
+        let mut bytes = word.to_ne_bytes();
+        bytes[i % WORD_BYTES] = u8::from(value.is_some());
+        *word = i64::from_ne_bytes(bytes);
+        if let Some(v) = value {
+            self.words[i] = v;
         }
     }
 
     /// The value of a frame slot, `None` when missing.
     pub fn get(&self, slot: u32) -> Option<i64> {
-        let len = self.frame_len();
         let i = slot as usize;
-        (self.present(len).get(i).copied() == Some(1)).then(|| self.words[i])
+        if i >= self.frame_len() {
+            return None;
+        }
+        let word = self.words[self.frame_len() + i / WORD_BYTES];
+        (word.to_ne_bytes()[i % WORD_BYTES] == 1).then(|| self.words[i])
     }
 
     /// The raw value of a slot, whether or not present.
