@@ -12,15 +12,42 @@ use cranelift_module::FuncId;
 
 use crate::error::JitError;
 
-/// A compiled expression: `(values, present, now, out) -> status`, writing
-/// the payload to `out`.
-pub(crate) type ExprFn =
-    unsafe extern "C" fn(values: *const i64, present: *const u8, now: i64, out: *mut i64) -> u8;
+/// What a compiled expression or a helper returns: its payload and its
+/// status, which is meaningful only when the status is
+/// [`STATUS_VALUE`](stagecraft_ir::value::STATUS_VALUE).
+///
+/// Returned in two registers, where Cranelift returns a function's two
+/// results (`rax` and `rdx`, `x0` and `x1`): the C convention of the hosts
+/// the JIT accepts ([`C_RETURNS_PAIRS_IN_REGISTERS`]) returns a 16-byte
+/// struct of two integers there. The status fills the low byte of the
+/// second register; the other bytes are padding and never read.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawValue {
+    pub(crate) payload: i64,
+    pub(crate) status: u8,
+}
 
-/// A compiled guard list: `(values, present, now, errored) -> position`,
-/// `u32::MAX` when no guard holds; writes whether an earlier guard errored.
+/// Whether the host's C calling convention returns [`RawValue`] in the two
+/// registers where Cranelift returns two results: System V on x86-64 and
+/// AAPCS64 on AArch64 do; Windows on x86-64 returns it through memory.
+pub(crate) const C_RETURNS_PAIRS_IN_REGISTERS: bool = cfg!(any(
+    all(target_arch = "x86_64", not(windows)),
+    target_arch = "aarch64"
+));
+
+/// A compiled expression: `(values, present, now) -> (payload, status)`.
+pub(crate) type ExprFn =
+    unsafe extern "C" fn(values: *const i64, present: *const u8, now: i64) -> RawValue;
+
+/// A compiled guard list: `(values, present, now) -> result`, with the
+/// position of the first guard that holds in the low 32 bits (`u32::MAX`
+/// when none does) and whether an earlier guard errored in bit 32.
 pub(crate) type ListFn =
-    unsafe extern "C" fn(values: *const i64, present: *const u8, now: i64, errored: *mut u8) -> u32;
+    unsafe extern "C" fn(values: *const i64, present: *const u8, now: i64) -> u64;
+
+/// Where a [`ListFn`] result keeps the errored flag.
+pub(crate) const LIST_ERRORED_SHIFT: u32 = 32;
 
 /// Owns the JIT module of one plan and frees its memory on drop.
 ///
@@ -62,8 +89,9 @@ impl CompiledCode {
     pub(crate) fn expr_fn(&mut self, id: FuncId) -> ExprFn {
         let address = self.module_mut().get_finalized_function(id);
         // SAFETY: `address` is the entry of a finalized function that was
-        // declared with the signature `(ptr, ptr, i64, ptr) -> i8` in the
-        // host's default (C) calling convention, which is `ExprFn`.
+        // declared with the signature `(ptr, ptr, i64) -> (i64, i8)` in the
+        // host's default (C) calling convention, which is `ExprFn` on the
+        // hosts `native_isa` accepts (see `RawValue`).
         unsafe { std::mem::transmute::<*const u8, ExprFn>(address) }
     }
 
@@ -71,7 +99,7 @@ impl CompiledCode {
     pub(crate) fn list_fn(&mut self, id: FuncId) -> ListFn {
         let address = self.module_mut().get_finalized_function(id);
         // SAFETY: `address` is the entry of a finalized function that was
-        // declared with the signature `(ptr, ptr, i64, ptr) -> i32` in the
+        // declared with the signature `(ptr, ptr, i64) -> i64` in the
         // host's default (C) calling convention, which is `ListFn`.
         unsafe { std::mem::transmute::<*const u8, ListFn>(address) }
     }

@@ -1,6 +1,6 @@
 //! Compilation of a whole plan into one JIT module.
 
-use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature};
+use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder, Signature};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
@@ -9,7 +9,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError};
 use stagecraft_ir::{EvalPlan, Expr, ExprId, ListId};
 
-use crate::code::CompiledCode;
+use crate::code::{CompiledCode, C_RETURNS_PAIRS_IN_REGISTERS, LIST_ERRORED_SHIFT};
 use crate::error::JitError;
 use crate::helpers;
 use crate::lower::{frame_params, ExprLowering, FrameParams, HelperIds};
@@ -78,6 +78,11 @@ fn referenced_by_lists(plan: &EvalPlan) -> Vec<bool> {
 }
 
 fn native_isa() -> Result<OwnedTargetIsa, JitError> {
+    if !C_RETURNS_PAIRS_IN_REGISTERS {
+        return Err(JitError::UnsupportedHost(
+            "its C calling convention returns two-integer structs through memory".to_owned(),
+        ));
+    }
     let mut flags = settings::builder();
     let settings = [
         ("opt_level", "speed"),
@@ -124,20 +129,20 @@ struct FunctionCompiler<'m> {
 impl<'m> FunctionCompiler<'m> {
     fn new(module: &'m mut JITModule) -> Result<Self, JitError> {
         let pointer_type = module.target_config().pointer_type();
+        // Payload and status, as `RawValue`.
+        let raw_value = [AbiParam::new(types::I64), AbiParam::new(types::I8)];
         let mut expr_signature = module.make_signature();
         expr_signature.params.extend(frame_params(pointer_type));
-        expr_signature.returns.push(AbiParam::new(types::I8));
+        expr_signature.returns.extend(raw_value);
         let mut list_signature = module.make_signature();
         list_signature.params.extend(frame_params(pointer_type));
-        list_signature.returns.push(AbiParam::new(types::I32));
+        list_signature.returns.push(AbiParam::new(types::I64));
 
         let mut binary = module.make_signature();
-        binary.params.extend([
-            AbiParam::new(types::I64),
-            AbiParam::new(types::I64),
-            AbiParam::new(pointer_type),
-        ]);
-        binary.returns.push(AbiParam::new(types::I8));
+        binary
+            .params
+            .extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+        binary.returns.extend(raw_value);
         let mut unary = module.make_signature();
         unary.params.push(AbiParam::new(types::I64));
         unary.returns.push(AbiParam::new(types::I64));
@@ -162,50 +167,47 @@ impl<'m> FunctionCompiler<'m> {
         })
     }
 
-    /// `(values, present, now, out) -> status`, storing the payload to `out`.
+    /// `(values, present, now) -> (payload, status)`.
     fn define_expr(&mut self, expr_id: ExprId, expr: &Expr) -> Result<Defined, JitError> {
+        let name = format!("expression {expr_id}");
+        let id = declare(self.module, &name, &self.expr_signature)?;
         self.context.func.signature = self.expr_signature.clone();
         let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-        let (frame, out) = enter(&mut builder);
+        let frame = enter(&mut builder);
         let mut lowering = ExprLowering::new(&mut builder, self.module, self.helpers, frame);
         let unsupported = |reason| JitError::Unsupported {
             expr: expr_id,
             reason,
         };
         // The fast path returns a value unless something was missing or
-        // failed; then the exact path recomputes the status.
+        // failed; then it leaves for the exact path, which recomputes the
+        // status.
         let fast = lowering.lower_optimistic(expr).map_err(unsupported)?;
-        if let Some(trouble) = fast.trouble {
-            let (fast_block, exact_block) = lowering.split_on_trouble(trouble);
-            lowering.builder.switch_to_block(fast_block);
-            lowering.return_result(fast.value, out);
-            lowering.builder.switch_to_block(exact_block);
+        lowering.return_result(fast.value);
+        if let Some(bail) = fast.bail {
+            lowering.builder.switch_to_block(bail);
             let exact = lowering.lower(expr).map_err(unsupported)?;
-            lowering.return_result(exact, out);
-        } else {
-            lowering.return_result(fast.value, out);
+            lowering.return_result(exact);
         }
         let min_frame_len = lowering.min_frame_len();
         builder.finalize(self.module.isa().frontend_config());
-
-        let id = self.define(
-            &format!("expression {expr_id}"),
-            &self.expr_signature.clone(),
-        )?;
+        self.define(&name, id)?;
         Ok(Defined { id, min_frame_len })
     }
 
-    /// `(values, present, now, errored) -> position`: evaluates the guards in
-    /// order and returns at the first that is exactly true.
+    /// `(values, present, now) -> position | errored << 32`: evaluates the
+    /// guards in order and returns at the first that is exactly true.
     fn define_list(
         &mut self,
         list_id: ListId,
         plan: &EvalPlan,
         ids: &[ExprId],
     ) -> Result<Defined, JitError> {
+        let name = format!("guard list {list_id}");
+        let id = declare(self.module, &name, &self.list_signature)?;
         self.context.func.signature = self.list_signature.clone();
         let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-        let (frame, errored_out) = enter(&mut builder);
+        let frame = enter(&mut builder);
         let exit = builder.create_block();
         let exit_position = builder.append_block_param(exit, types::I32);
         let exit_errored = builder.append_block_param(exit, types::I8);
@@ -232,11 +234,18 @@ impl<'m> FunctionCompiler<'m> {
             // The fast path decides unless something was missing or failed;
             // then the exact path decides and records errors.
             let fast = lowering.lower_optimistic(guard).map_err(unsupported)?;
-            if let Some(trouble) = fast.trouble {
-                let (fast_block, exact_block) = lowering.split_on_trouble(trouble);
-                lowering.builder.switch_to_block(exact_block);
+            let matched = lowering.is_exactly(fast.value, true);
+            lowering.builder.ins().brif(
+                matched,
+                exit,
+                &matched_args,
+                next,
+                &[BlockArg::Value(errored)],
+            );
+            if let Some(bail) = fast.bail {
+                lowering.builder.switch_to_block(bail);
                 let exact = lowering.lower(guard).map_err(unsupported)?;
-                let matched = lowering.is_exactly(exact, 1);
+                let matched = lowering.is_exactly(exact, true);
                 let guard_errored = lowering.is_error(exact);
                 let errored_after = lowering.builder.ins().bor(errored, guard_errored);
                 lowering.builder.ins().brif(
@@ -246,16 +255,7 @@ impl<'m> FunctionCompiler<'m> {
                     next,
                     &[BlockArg::Value(errored_after)],
                 );
-                lowering.builder.switch_to_block(fast_block);
             }
-            let matched = lowering.is_exactly(fast.value, 1);
-            lowering.builder.ins().brif(
-                matched,
-                exit,
-                &matched_args,
-                next,
-                &[BlockArg::Value(errored)],
-            );
             lowering.builder.seal_block(next);
             lowering.builder.switch_to_block(next);
             errored = errored_before_next;
@@ -267,47 +267,50 @@ impl<'m> FunctionCompiler<'m> {
             .jump(exit, &[BlockArg::Value(no_match), BlockArg::Value(errored)]);
         builder.seal_block(exit);
         builder.switch_to_block(exit);
-        builder
+        let position = builder.ins().uextend(types::I64, exit_position);
+        let errored = builder.ins().uextend(types::I64, exit_errored);
+        let errored = builder
             .ins()
-            .store(MemFlagsData::trusted(), exit_errored, errored_out, 0);
-        builder.ins().return_(&[exit_position]);
+            .ishl_imm_u(errored, i64::from(LIST_ERRORED_SHIFT));
+        let result = builder.ins().bor(position, errored);
+        builder.ins().return_(&[result]);
         builder.finalize(self.module.isa().frontend_config());
 
-        let id = self.define(
-            &format!("guard list {list_id}"),
-            &self.list_signature.clone(),
-        )?;
+        self.define(&name, id)?;
         Ok(Defined { id, min_frame_len })
     }
 
-    /// Compiles the function built in the context.
-    fn define(&mut self, function: &str, signature: &Signature) -> Result<FuncId, JitError> {
-        let defined = self.declare_and_define(signature);
+    /// Compiles the function built in the context as `id`.
+    fn define(&mut self, function: &str, id: FuncId) -> Result<(), JitError> {
+        let defined = self.module.define_function(id, &mut self.context);
         self.module.clear_context(&mut self.context);
-        defined.map_err(|source| codegen_error(function, source))
-    }
-
-    fn declare_and_define(&mut self, signature: &Signature) -> Result<FuncId, Box<ModuleError>> {
-        let id = self.module.declare_anonymous_function(signature)?;
-        self.module.define_function(id, &mut self.context)?;
-        Ok(id)
+        defined.map_err(|source| codegen_error(function, Box::new(source)))
     }
 }
 
-/// Creates the entry block; returns the frame parameters and the out
-/// pointer.
-fn enter(builder: &mut FunctionBuilder<'_>) -> (FrameParams, cranelift_codegen::ir::Value) {
+/// Declares a function to be defined later in the module.
+fn declare(
+    module: &mut JITModule,
+    function: &str,
+    signature: &Signature,
+) -> Result<FuncId, JitError> {
+    module
+        .declare_anonymous_function(signature)
+        .map_err(|source| codegen_error(function, Box::new(source)))
+}
+
+/// Creates the entry block; returns the frame parameters.
+fn enter(builder: &mut FunctionBuilder<'_>) -> FrameParams {
     let entry = builder.create_block();
     builder.append_block_params_for_function_params(entry);
     builder.switch_to_block(entry);
     builder.seal_block(entry);
     let params = builder.block_params(entry);
-    let frame = FrameParams {
+    FrameParams {
         values: params[0],
         present: params[1],
         now: params[2],
-    };
-    (frame, params[3])
+    }
 }
 
 fn codegen_error(function: &str, source: Box<ModuleError>) -> JitError {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use stagecraft_ir::value::STATUS_VALUE;
 use stagecraft_ir::{EvalPlan, Evaluator, ExprId, FirstMatch, Frame, Interpreter, ListId, Value};
 
-use crate::code::{CompiledCode, ExprFn, ListFn};
+use crate::code::{CompiledCode, ExprFn, ListFn, RawValue, LIST_ERRORED_SHIFT};
 use crate::compile::compile_plan;
 use crate::error::JitError;
 
@@ -93,6 +93,14 @@ impl JitEvaluator {
     fn interpret_list(&self, list: ListId, frame: &Frame) -> FirstMatch {
         self.interpreter.first_true(list, frame)
     }
+
+    /// A result that is not a value. Out of line, so that the inlined
+    /// native path tests for a value once and builds nothing else.
+    #[cold]
+    #[inline(never)]
+    fn not_a_value(status: u8) -> Value {
+        Value::decode(status, 0)
+    }
 }
 
 // Inlinable, so that callers holding a concrete `JitEvaluator` pay no
@@ -102,26 +110,18 @@ impl Evaluator for JitEvaluator {
     fn eval(&self, id: ExprId, frame: &Frame) -> Value {
         match self.exprs.get(id as usize) {
             Some(Some(native)) if native.accepts(frame) => {
-                let mut payload = 0;
                 // SAFETY: the function was compiled for the `ExprFn`
                 // signature and its code lives as long as `self._code`. It
                 // reads slots below `min_frame_len` of `values` and
-                // `present`, which `accepts` checked are in bounds, and
-                // writes one i64 to `payload`. It cannot unwind: helpers it
-                // calls never panic.
-                let status = unsafe {
-                    (native.function)(
-                        frame.values.as_ptr(),
-                        frame.present.as_ptr(),
-                        frame.now,
-                        &mut payload,
-                    )
+                // `present`, which `accepts` checked are in bounds. It
+                // cannot unwind: helpers it calls never panic.
+                let RawValue { payload, status } = unsafe {
+                    (native.function)(frame.values.as_ptr(), frame.present.as_ptr(), frame.now)
                 };
-                // Values are the common case; test for them first.
                 if status == STATUS_VALUE {
                     Value::Val(payload)
                 } else {
-                    Value::decode(status, payload)
+                    Self::not_a_value(status)
                 }
             }
             _ => self.interpret(id, frame),
@@ -132,20 +132,15 @@ impl Evaluator for JitEvaluator {
     fn first_true(&self, list: ListId, frame: &Frame) -> FirstMatch {
         match self.lists.get(list as usize) {
             Some(native) if native.accepts(frame) => {
-                let mut errored = 0;
-                // SAFETY: as in `eval`, for the `ListFn` signature; it writes
-                // one byte to `errored`.
-                let position = unsafe {
-                    (native.function)(
-                        frame.values.as_ptr(),
-                        frame.present.as_ptr(),
-                        frame.now,
-                        &mut errored,
-                    )
+                // SAFETY: as in `eval`, for the `ListFn` signature.
+                let result = unsafe {
+                    (native.function)(frame.values.as_ptr(), frame.present.as_ptr(), frame.now)
                 };
+                // The low half is the position; truncation is the intent.
+                let position = result as u32;
                 FirstMatch {
                     matched: (position != u32::MAX).then_some(position),
-                    errored: errored != 0,
+                    errored: result >> LIST_ERRORED_SHIFT != 0,
                 }
             }
             _ => self.interpret_list(list, frame),

@@ -18,7 +18,10 @@ mod lower;
 pub use error::{JitError, Unsupported};
 pub use evaluator::JitEvaluator;
 
-/// Whether Cranelift can generate code for the machine this runs on.
+/// Whether the JIT can generate code for the machine this runs on: one
+/// Cranelift supports, whose C calling convention returns a pair of
+/// integers in two registers (x86-64 outside Windows, and AArch64), as
+/// compiled functions return their payload and status.
 pub fn host_supported() -> bool {
-    cranelift_native::builder().is_ok()
+    code::C_RETURNS_PAIRS_IN_REGISTERS && cranelift_native::builder().is_ok()
 }

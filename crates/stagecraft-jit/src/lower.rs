@@ -7,11 +7,12 @@
 //! operator over constants and `now` emits no status code at all.
 //!
 //! Each compiled function first runs an optimistic lowering that assumes
-//! every sub-expression is a value and only ors a "trouble" flag for each
-//! missing slot or failed operation; when the flag is zero its result is
-//! exact. Otherwise the function runs the exact lowering, which tracks every
-//! status with the interpreter's precedence. Values are the common case, so
-//! this keeps the usual path short.
+//! every sub-expression is a value and branches to the exact lowering at
+//! each missing slot or failed operation it meets; when it reaches the end
+//! its result is exact. The exact lowering tracks every status with the
+//! interpreter's precedence. Values are the common case, so this keeps the
+//! usual path short: a check costs a test and a branch that is not taken,
+//! and needs no register to remember it.
 //!
 //! The code is straight-line except for `and`/`or`, which branch around a
 //! right operand that is not trivially cheap when the left one decides.
@@ -20,9 +21,7 @@
 //! status instead.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    self, types, AbiParam, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
-};
+use cranelift_codegen::ir::{self, types, AbiParam, BlockArg, InstBuilder, MemFlagsData};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
 use stagecraft_ir::decimal::SCALE;
@@ -78,24 +77,19 @@ const VALUE: Status = Status::Known(stagecraft_ir::value::STATUS_VALUE);
 enum Mode {
     /// Statuses as the interpreter computes them.
     Exact,
-    /// Assuming every sub-expression is a value and recording in a trouble
-    /// flag where that did not hold: fewer instructions, exact only when
-    /// the flag stays zero.
+    /// Assuming every sub-expression is a value and leaving for the exact
+    /// path where that does not hold: fewer instructions.
     Optimistic,
 }
 
-/// A fast-path result: exact when `trouble` is absent or zero at run time.
+/// A fast-path result: a value, exact when the fast path reaches it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Optimistic {
     pub(crate) value: Lowered,
-    pub(crate) trouble: Option<ir::Value>,
-}
-
-impl Optimistic {
-    /// The trouble flag as a status: a value when there is none.
-    fn status(self) -> Status {
-        self.trouble.map_or(VALUE, Status::any)
-    }
+    /// Where the fast path leaves when something is missing or fails
+    /// (sealed, and empty for the caller to fill with the exact path), or
+    /// `None` when nothing can be.
+    pub(crate) bail: Option<ir::Block>,
 }
 
 /// A lowered expression: its status and payload.
@@ -103,6 +97,24 @@ impl Optimistic {
 pub(crate) struct Lowered {
     status: Status,
     payload: ir::Value,
+    /// When the payload is a boolean: the same as an `i8`, which tests and
+    /// logic use directly rather than the widened payload.
+    flag: Option<ir::Value>,
+}
+
+impl Lowered {
+    fn new(status: Status, payload: ir::Value) -> Lowered {
+        Lowered {
+            status,
+            payload,
+            flag: None,
+        }
+    }
+
+    /// The same payload with another status.
+    fn with_status(self, status: Status) -> Lowered {
+        Lowered { status, ..self }
+    }
 }
 
 /// The frame parameters shared by every compiled function.
@@ -119,16 +131,14 @@ pub(crate) struct ExprLowering<'a, 'f, M: Module> {
     module: &'a mut M,
     helpers: HelperIds,
     frame: FrameParams,
-    /// Where fallible helpers write their payload; created on first use.
-    helper_out_slot: Option<ir::StackSlot>,
     /// Helpers already imported into this function.
     imported: Vec<(FuncId, ir::FuncRef)>,
     /// One past the highest slot read: the frame length the function needs.
     min_frame_len: usize,
     mode: Mode,
-    /// Non-value statuses met so far by the optimistic lowering in
-    /// progress, or'ed together.
-    trouble: Option<ir::Value>,
+    /// Where the optimistic lowering in progress leaves for the exact path;
+    /// created at the first check.
+    bail: Option<ir::Block>,
 }
 
 impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
@@ -143,11 +153,10 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             module,
             helpers,
             frame,
-            helper_out_slot: None,
             imported: Vec::new(),
             min_frame_len: 0,
             mode: Mode::Exact,
-            trouble: None,
+            bail: None,
         }
     }
 
@@ -163,80 +172,65 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         lowered
     }
 
-    /// Branches on a fast path's trouble flag: returns the block where the
-    /// fast result stands and the block where the exact path must recompute
-    /// it. The current block ends here; neither returned block is current.
-    pub(crate) fn split_on_trouble(&mut self, trouble: ir::Value) -> (ir::Block, ir::Block) {
-        let fast_block = self.builder.create_block();
-        let exact_block = self.builder.create_block();
-        self.builder
-            .ins()
-            .brif(trouble, exact_block, &[], fast_block, &[]);
-        self.builder.seal_block(fast_block);
-        self.builder.seal_block(exact_block);
-        (fast_block, exact_block)
-    }
-
-    /// Lowers `expr` for the fast path: the result is exact whenever the
-    /// returned trouble flag is zero (or absent); otherwise the caller must
-    /// take the exact path.
+    /// Lowers `expr` for the fast path: the result is a value, exact when
+    /// the fast path gets past every check to it; otherwise it branches to
+    /// the returned block, where the caller must take the exact path.
     pub(crate) fn lower_optimistic(&mut self, expr: &Expr) -> Result<Optimistic, Unsupported> {
-        let (enclosing_trouble, enclosing_mode) = (self.trouble.take(), self.mode);
-        self.mode = Mode::Optimistic;
+        let enclosing_mode = std::mem::replace(&mut self.mode, Mode::Optimistic);
+        self.bail = None;
         let lowered = self.node(expr);
         self.mode = enclosing_mode;
         let lowered = lowered?;
         self.note_trouble(lowered.status);
-        let trouble = std::mem::replace(&mut self.trouble, enclosing_trouble);
+        let bail = self.bail.take();
+        if let Some(bail) = bail {
+            self.builder.seal_block(bail);
+        }
         Ok(Optimistic {
-            value: Lowered {
-                status: VALUE,
-                payload: lowered.payload,
-            },
-            trouble,
+            value: lowered.with_status(VALUE),
+            bail,
         })
     }
 
-    /// A sub-expression: exact, or in optimistic mode assumed to be a value,
-    /// with its status added to the trouble flag.
+    /// A sub-expression: exact, or in optimistic mode a value, the fast path
+    /// having left where it was not.
     fn child(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
         let lowered = self.node(expr)?;
         Ok(match self.mode {
             Mode::Exact => lowered,
             Mode::Optimistic => {
                 self.note_trouble(lowered.status);
-                Lowered {
-                    status: VALUE,
-                    payload: lowered.payload,
-                }
+                lowered.with_status(VALUE)
             }
         })
     }
 
-    /// Adds a non-value status to the trouble flag.
+    /// On the fast path, leaves for the exact path unless `status` is a
+    /// value.
     fn note_trouble(&mut self, status: Status) {
         let code = match status {
             Status::Known(0) => return,
             status => self.materialize(status),
         };
-        self.trouble = Some(match self.trouble {
-            Some(trouble) => self.builder.ins().bor(trouble, code),
-            None => code,
-        });
+        let bail = match self.bail {
+            Some(bail) => bail,
+            None => *self.bail.insert(self.builder.create_block()),
+        };
+        let next = self.builder.create_block();
+        self.builder.ins().brif(code, bail, &[], next, &[]);
+        self.builder.seal_block(next);
+        self.builder.switch_to_block(next);
     }
 
     /// In exact mode, a node's status follows the interpreter; in
     /// optimistic mode it covers only the node's own failure (or, for a
-    /// leaf, missingness): its children are taken as the values they
-    /// computed, their statuses going to the trouble flag.
+    /// leaf, missingness): its children are values, the fast path having
+    /// left where they were not.
     fn node(&mut self, expr: &Expr) -> Result<Lowered, Unsupported> {
         Ok(match expr {
             Expr::Const(value) => self.constant(*value),
             Expr::Load(slot) => self.load(*slot)?,
-            Expr::Now => Lowered {
-                status: VALUE,
-                payload: self.frame.now,
-            },
+            Expr::Now => Lowered::new(VALUE, self.frame.now),
             Expr::Neg(operand) => {
                 let operand = self.child(operand)?;
                 let x = operand.payload;
@@ -251,10 +245,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                     .builder
                     .ins()
                     .icmp_imm_s(IntCC::Equal, operand.payload, 0);
-                Lowered {
-                    status: operand.status,
-                    payload: self.widen_bool(is_zero),
-                }
+                self.boolean(operand.status, is_zero)
             }
             Expr::Arith(op, left, right) => {
                 let left = self.child(left)?;
@@ -269,10 +260,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                     .ins()
                     .icmp(int_cc(*op), left.payload, right.payload);
                 let status = self.combine(left.status, right.status);
-                Lowered {
-                    status,
-                    payload: self.widen_bool(holds),
-                }
+                self.boolean(status, holds)
             }
             Expr::And(left, right) => self.short_circuit(Junction::And, left, right)?,
             Expr::Or(left, right) => self.short_circuit(Junction::Or, left, right)?,
@@ -299,22 +287,29 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 };
                 let crossed = self.compare(before_cc, before, threshold);
                 let after = self.compare(after_cc, value, threshold);
-                self.junction_of(Junction::And, crossed, after)
+                let (status, flag) = self.junction_of(Junction::And, crossed, after);
+                self.boolean(status, flag)
             }
         })
     }
 
-    /// `1` exactly when `lowered` is the value `expected`, as an `i8`.
-    pub(crate) fn is_exactly(&mut self, lowered: Lowered, expected: i64) -> ir::Value {
+    /// `1` exactly when `lowered` is the boolean value `expected`, as an
+    /// `i8`.
+    pub(crate) fn is_exactly(&mut self, lowered: Lowered, expected: bool) -> ir::Value {
         let status = match lowered.status {
             Status::Known(0) => None,
             Status::Known(_) => return self.builder.ins().iconst(types::I8, 0),
             Status::Dynamic { code, .. } => Some(code),
         };
-        let equal = self
-            .builder
-            .ins()
-            .icmp_imm_s(IntCC::Equal, lowered.payload, expected);
+        let equal = match lowered.flag {
+            Some(flag) if expected => flag,
+            Some(flag) => self.builder.ins().icmp_imm_s(IntCC::Equal, flag, 0),
+            None => {
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, lowered.payload, i64::from(expected))
+            }
+        };
         match status {
             None => equal,
             Some(status) => {
@@ -342,26 +337,28 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         }
     }
 
-    /// Stores the payload to `out` and returns the status.
-    pub(crate) fn return_result(&mut self, lowered: Lowered, out: ir::Value) {
+    /// Returns the payload and the status.
+    pub(crate) fn return_result(&mut self, lowered: Lowered) {
         let status = self.materialize(lowered.status);
-        self.builder
-            .ins()
-            .store(MemFlagsData::trusted(), lowered.payload, out, 0);
-        self.builder.ins().return_(&[status]);
+        self.builder.ins().return_(&[lowered.payload, status]);
     }
 
     fn constant(&mut self, value: i64) -> Lowered {
-        Lowered {
-            status: VALUE,
-            payload: self.builder.ins().iconst(types::I64, value),
-        }
+        let payload = self.builder.ins().iconst(types::I64, value);
+        Lowered::new(VALUE, payload)
     }
 
     fn missing(&mut self) -> Lowered {
+        let payload = self.builder.ins().iconst(types::I64, 0);
+        Lowered::new(Status::Known(STATUS_MISSING), payload)
+    }
+
+    /// A boolean result from an `i8` flag.
+    fn boolean(&mut self, status: Status, flag: ir::Value) -> Lowered {
         Lowered {
-            status: Status::Known(STATUS_MISSING),
-            payload: self.builder.ins().iconst(types::I64, 0),
+            status,
+            payload: self.widen_bool(flag),
+            flag: Some(flag),
         }
     }
 
@@ -371,13 +368,11 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let (present, value) = self.load_raw(slot)?;
         let is_missing = self.builder.ins().icmp_imm_s(IntCC::Equal, present, 0);
         // `icmp` yields 1 for missing, which is exactly the missing status.
-        Ok(Lowered {
-            status: Status::Dynamic {
-                code: is_missing,
-                can_error: false,
-            },
-            payload: value,
-        })
+        let status = Status::Dynamic {
+            code: is_missing,
+            can_error: false,
+        };
+        Ok(Lowered::new(status, value))
     }
 
     /// The presence byte and the value of a slot.
@@ -454,8 +449,8 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
     /// The status code `error` when `condition` holds, else 0.
     fn failure_if(&mut self, condition: ir::Value, error: EvalError) -> ir::Value {
-        // Optimistic statuses of failing operations only feed the trouble
-        // flag, where any non-zero code will do.
+        // Optimistic statuses of failing operations only decide whether to
+        // leave the fast path, for which any non-zero code will do.
         if let Mode::Optimistic = self.mode {
             return condition;
         }
@@ -478,7 +473,7 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 Status::any(self.builder.ins().select(code, code, failure))
             }
         };
-        Lowered { status, payload }
+        Lowered::new(status, payload)
     }
 
     fn widen_bool(&mut self, flag: ir::Value) -> ir::Value {
@@ -488,18 +483,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
     fn compare(&mut self, cc: IntCC, left: Lowered, right: Lowered) -> Lowered {
         let holds = self.builder.ins().icmp(cc, left.payload, right.payload);
         let status = self.combine(left.status, right.status);
-        Lowered {
-            status,
-            payload: self.widen_bool(holds),
-        }
+        self.boolean(status, holds)
     }
 
     /// A two-operand operation that cannot fail.
     fn total(&mut self, left: Lowered, right: Lowered, payload: ir::Value) -> Lowered {
-        Lowered {
-            status: self.combine(left.status, right.status),
-            payload,
-        }
+        let status = self.combine(left.status, right.status);
+        Lowered::new(status, payload)
     }
 
     fn arith(&mut self, op: ArithOp, left: Lowered, right: Lowered) -> Lowered {
@@ -573,32 +563,17 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         func_ref
     }
 
-    /// Calls `helper(x, y, out) -> status` and reads the payload back.
+    /// Calls `helper(x, y) -> (payload, status)`.
     fn call_fallible_helper(
         &mut self,
         helper: FuncId,
         x: ir::Value,
         y: ir::Value,
     ) -> (ir::Value, ir::Value) {
-        let slot = *self.helper_out_slot.get_or_insert_with(|| {
-            self.builder.create_sized_stack_slot(StackSlotData::new(
-                StackSlotKind::ExplicitSlot,
-                8,
-                3,
-            ))
-        });
-        let pointer_type = self.module.target_config().pointer_type();
-        let out = self.builder.ins().stack_addr(pointer_type, slot, 0);
         let func_ref = self.helper_ref(helper);
-        let call = self.builder.ins().call(func_ref, &[x, y, out]);
-        let status = self.builder.inst_results(call)[0];
-        // The helper leaves the slot untouched on failure; the payload is
-        // then ignored, so stale contents do no harm.
-        let payload = self
-            .builder
-            .ins()
-            .stack_load(pointer_type, types::I64, slot, 0);
-        (payload, status)
+        let call = self.builder.ins().call(func_ref, &[x, y]);
+        let results = self.builder.inst_results(call);
+        (results[0], results[1])
     }
 
     fn short_circuit(
@@ -612,7 +587,8 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         if is_cheap(right) {
             let left = self.child(left)?;
             let right = self.child(right)?;
-            return Ok(self.junction_of(junction, left, right));
+            let (status, flag) = self.junction_of(junction, left, right);
+            return Ok(self.boolean(status, flag));
         }
         if let Mode::Optimistic = self.mode {
             return self.optimistic_short_circuit(junction, left, right);
@@ -622,19 +598,19 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
         let right_block = self.builder.create_block();
         let done = self.builder.create_block();
         let status = self.builder.append_block_param(done, types::I8);
-        let payload = self.builder.append_block_param(done, types::I64);
+        let flag = self.builder.append_block_param(done, types::I8);
 
         let value_status = self.builder.ins().iconst(types::I8, 0);
-        let deciding_payload = self
+        let deciding_flag = self
             .builder
             .ins()
-            .iconst(types::I64, junction.deciding_value());
+            .iconst(types::I8, i64::from(junction.deciding_value()));
         self.builder.ins().brif(
             decides,
             done,
             &[
                 BlockArg::Value(value_status),
-                BlockArg::Value(deciding_payload),
+                BlockArg::Value(deciding_flag),
             ],
             right_block,
             &[],
@@ -643,96 +619,86 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
         self.builder.switch_to_block(right_block);
         let right = self.lower(right)?;
-        let result = self.junction_of(junction, left, right);
-        let result_status = self.materialize(result.status);
+        let (result_status, result_flag) = self.junction_of(junction, left, right);
+        let can_error = result_status.can_error();
+        let result_status = self.materialize(result_status);
         self.builder.ins().jump(
             done,
-            &[
-                BlockArg::Value(result_status),
-                BlockArg::Value(result.payload),
-            ],
+            &[BlockArg::Value(result_status), BlockArg::Value(result_flag)],
         );
         self.builder.seal_block(done);
 
         self.builder.switch_to_block(done);
-        Ok(Lowered {
-            status: Status::Dynamic {
-                code: status,
-                can_error: result.status.can_error(),
-            },
-            payload,
-        })
+        let status = Status::Dynamic {
+            code: status,
+            can_error,
+        };
+        Ok(self.boolean(status, flag))
     }
 
-    /// `and`/`or` on the fast path: a left operand that is a value and
-    /// decides skips the right one; otherwise both troubles count.
+    /// `and`/`or` on the fast path: a left operand that decides skips the
+    /// right one.
     fn optimistic_short_circuit(
         &mut self,
         junction: Junction,
         left: &Expr,
         right: &Expr,
     ) -> Result<Lowered, Unsupported> {
-        let left = self.lower_optimistic(left)?;
-        let left_trouble = left.status();
-        let decides = self.is_exactly(
-            Lowered {
-                status: left_trouble,
-                payload: left.value.payload,
-            },
-            junction.deciding_value(),
-        );
+        let left = self.child(left)?;
+        let decides = self.is_exactly(left, junction.deciding_value());
         let right_block = self.builder.create_block();
         let done = self.builder.create_block();
-        let payload = self.builder.append_block_param(done, types::I64);
-        let trouble = self.builder.append_block_param(done, types::I8);
-        let no_trouble = self.builder.ins().iconst(types::I8, 0);
-        let deciding_payload = self
+        let flag = self.builder.append_block_param(done, types::I8);
+        let deciding_flag = self
             .builder
             .ins()
-            .iconst(types::I64, junction.deciding_value());
+            .iconst(types::I8, i64::from(junction.deciding_value()));
         self.builder.ins().brif(
             decides,
             done,
-            &[
-                BlockArg::Value(deciding_payload),
-                BlockArg::Value(no_trouble),
-            ],
+            &[BlockArg::Value(deciding_flag)],
             right_block,
             &[],
         );
         self.builder.seal_block(right_block);
 
         self.builder.switch_to_block(right_block);
-        let right = self.lower_optimistic(right)?;
-        let result = self.junction_of(junction, left.value, right.value);
-        let both = match (left.trouble, right.trouble) {
-            (Some(left), Some(right)) => self.builder.ins().bor(left, right),
-            (Some(one), None) | (None, Some(one)) => one,
-            (None, None) => self.builder.ins().iconst(types::I8, 0),
-        };
-        self.builder.ins().jump(
-            done,
-            &[BlockArg::Value(result.payload), BlockArg::Value(both)],
-        );
+        let right = self.child(right)?;
+        // Both operands are values here.
+        let (_, result_flag) = self.junction_of(junction, left, right);
+        self.builder
+            .ins()
+            .jump(done, &[BlockArg::Value(result_flag)]);
         self.builder.seal_block(done);
 
         self.builder.switch_to_block(done);
-        Ok(Lowered {
-            status: Status::any(trouble),
-            payload,
-        })
+        Ok(self.boolean(VALUE, flag))
     }
 
     /// Three-valued `and`/`or` of two evaluated operands, as the
     /// interpreter's `and`/`or`: the deciding value wins from either side;
     /// otherwise the left error, the right error, missing, or the other
-    /// boolean.
-    fn junction_of(&mut self, junction: Junction, left: Lowered, right: Lowered) -> Lowered {
+    /// boolean. Returns the status and the boolean as an `i8`.
+    fn junction_of(
+        &mut self,
+        junction: Junction,
+        left: Lowered,
+        right: Lowered,
+    ) -> (Status, ir::Value) {
+        let status = self.combine(left.status, right.status);
+        if let (Status::Known(0), Some(left), Some(right)) = (status, left.flag, right.flag) {
+            // Two booleans: plain logic.
+            let flag = match junction {
+                Junction::And => self.builder.ins().band(left, right),
+                Junction::Or => self.builder.ins().bor(left, right),
+            };
+            return (VALUE, flag);
+        }
         let deciding = junction.deciding_value();
         let left_decides = self.is_exactly(left, deciding);
         let right_decides = self.is_exactly(right, deciding);
         let decided = self.builder.ins().bor(left_decides, right_decides);
-        let status = match self.combine(left.status, right.status) {
+        let status = match status {
             Status::Known(0) => VALUE,
             undecided => {
                 let can_error = undecided.can_error();
@@ -749,32 +715,23 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             Junction::And => self.builder.ins().bxor_imm_s(decided, 1),
             Junction::Or => decided,
         };
-        Lowered {
-            status,
-            payload: self.widen_bool(flag),
-        }
+        (status, flag)
     }
 
     fn is_set(&mut self, operand: Lowered) -> Lowered {
         match operand.status {
             Status::Known(code) if code > STATUS_MISSING => operand,
             Status::Known(code) => {
-                let set = i64::from(code == 0);
-                Lowered {
-                    status: VALUE,
-                    payload: self.builder.ins().iconst(types::I64, set),
-                }
+                let set = self.builder.ins().iconst(types::I8, i64::from(code == 0));
+                self.boolean(VALUE, set)
             }
             Status::Dynamic {
                 code: status,
                 can_error: false,
-            } => Lowered {
-                status: VALUE,
-                payload: {
-                    let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
-                    self.widen_bool(is_value)
-                },
-            },
+            } => {
+                let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
+                self.boolean(VALUE, is_value)
+            }
             Status::Dynamic { code: status, .. } => {
                 let is_error = self.builder.ins().icmp_imm_s(
                     IntCC::UnsignedGreaterThan,
@@ -783,10 +740,8 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 );
                 let value = self.builder.ins().iconst(types::I8, 0);
                 let is_value = self.builder.ins().icmp_imm_s(IntCC::Equal, status, 0);
-                Lowered {
-                    status: Status::any(self.builder.ins().select(is_error, status, value)),
-                    payload: self.widen_bool(is_value),
-                }
+                let status = Status::any(self.builder.ins().select(is_error, status, value));
+                self.boolean(status, is_value)
             }
         }
     }
@@ -839,10 +794,8 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
             Builtin::Round => {
                 let func_ref = self.helper_ref(self.helpers.decimal_round);
                 let call = self.builder.ins().call(func_ref, &[x]);
-                Lowered {
-                    status: first.status,
-                    payload: self.builder.inst_results(call)[0],
-                }
+                let payload = self.builder.inst_results(call)[0];
+                Lowered::new(first.status, payload)
             }
             Builtin::DurationIn(unit) => {
                 // A unit of 0 or -1 would make the interpreter panic; units
@@ -850,15 +803,13 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
                 if unit < 1 {
                     return Err(Unsupported::DurationUnit(unit));
                 }
-                Lowered {
-                    status: first.status,
-                    payload: self.builder.ins().sdiv_imm_s(x, unit),
-                }
+                let payload = self.builder.ins().sdiv_imm_s(x, unit);
+                Lowered::new(first.status, payload)
             }
-            Builtin::DateOf => Lowered {
-                status: first.status,
-                payload: self.day_of(x),
-            },
+            Builtin::DateOf => {
+                let payload = self.day_of(x);
+                Lowered::new(first.status, payload)
+            }
             Builtin::DaysUntil => {
                 let today = self.day_of(self.frame.now);
                 let (payload, failure) = self.with_overflow_flag(|ins| ins.ssub_overflow(x, today));
@@ -918,10 +869,10 @@ enum Junction {
 
 impl Junction {
     /// The operand value that decides the result on its own.
-    fn deciding_value(self) -> i64 {
+    fn deciding_value(self) -> bool {
         match self {
-            Junction::And => 0,
-            Junction::Or => 1,
+            Junction::And => false,
+            Junction::Or => true,
         }
     }
 }
@@ -957,12 +908,11 @@ fn int_cc(op: CmpOp) -> IntCC {
 }
 
 /// Signature parameters shared by expression and list functions: `values`,
-/// `present`, `now` and an out pointer.
-pub(crate) fn frame_params(pointer_type: ir::Type) -> [AbiParam; 4] {
+/// `present` and `now`.
+pub(crate) fn frame_params(pointer_type: ir::Type) -> [AbiParam; 3] {
     [
         AbiParam::new(pointer_type),
         AbiParam::new(pointer_type),
         AbiParam::new(types::I64),
-        AbiParam::new(pointer_type),
     ]
 }
