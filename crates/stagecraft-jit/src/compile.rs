@@ -171,6 +171,14 @@ impl<'m> FunctionCompiler<'m> {
     fn define_expr(&mut self, expr_id: ExprId, expr: &Expr) -> Result<Defined, JitError> {
         let name = format!("expression {expr_id}");
         let id = declare(self.module, &name, &self.expr_signature)?;
+        let min_frame_len = self.build_expr(expr_id, expr)?;
+        self.define(&name, id)?;
+        Ok(Defined { id, min_frame_len })
+    }
+
+    /// Builds the function of an expression in the context; returns the
+    /// frame length it needs.
+    fn build_expr(&mut self, expr_id: ExprId, expr: &Expr) -> Result<usize, JitError> {
         self.context.func.signature = self.expr_signature.clone();
         let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
         let frame = enter(&mut builder);
@@ -191,8 +199,7 @@ impl<'m> FunctionCompiler<'m> {
         }
         let min_frame_len = lowering.min_frame_len();
         builder.finalize(self.module.isa().frontend_config());
-        self.define(&name, id)?;
-        Ok(Defined { id, min_frame_len })
+        Ok(min_frame_len)
     }
 
     /// `(values, present, now) -> position | errored << 32`: evaluates the
@@ -205,6 +212,14 @@ impl<'m> FunctionCompiler<'m> {
     ) -> Result<Defined, JitError> {
         let name = format!("guard list {list_id}");
         let id = declare(self.module, &name, &self.list_signature)?;
+        let min_frame_len = self.build_list(plan, ids)?;
+        self.define(&name, id)?;
+        Ok(Defined { id, min_frame_len })
+    }
+
+    /// Builds the function of a guard list in the context; returns the
+    /// frame length it needs.
+    fn build_list(&mut self, plan: &EvalPlan, ids: &[ExprId]) -> Result<usize, JitError> {
         self.context.func.signature = self.list_signature.clone();
         let mut builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
         let frame = enter(&mut builder);
@@ -275,9 +290,7 @@ impl<'m> FunctionCompiler<'m> {
         let result = builder.ins().bor(position, errored);
         builder.ins().return_(&[result]);
         builder.finalize(self.module.isa().frontend_config());
-
-        self.define(&name, id)?;
-        Ok(Defined { id, min_frame_len })
+        Ok(min_frame_len)
     }
 
     /// Compiles the function built in the context as `id`.
@@ -317,5 +330,77 @@ fn codegen_error(function: &str, source: Box<ModuleError>) -> JitError {
     JitError::Codegen {
         function: function.to_owned(),
         source,
+    }
+}
+
+/// The lowered CLIF of a few predicates, so that changes to the generated
+/// code show in review. Cranelift optimizes it further when compiling.
+#[cfg(test)]
+mod tests {
+    use stagecraft_ir::{ArithOp, Builtin, CmpOp, Expr};
+
+    use super::*;
+
+    fn load(slot: u32) -> Box<Expr> {
+        Box::new(Expr::Load(slot))
+    }
+
+    fn cmp(op: CmpOp, slot: u32, value: i64) -> Expr {
+        Expr::Cmp(op, load(slot), Box::new(Expr::Const(value)))
+    }
+
+    fn arith(op: ArithOp, a: Expr, b: Expr) -> Expr {
+        Expr::Arith(op, Box::new(a), Box::new(b))
+    }
+
+    /// Runs `build` on a fresh compiler and prints the function it built.
+    fn clif(build: impl FnOnce(&mut FunctionCompiler<'_>) -> Result<usize, JitError>) -> String {
+        let isa = native_isa().expect("the host is supported");
+        let mut module = JITModule::new(JITBuilder::with_isa(
+            isa,
+            cranelift_module::default_libcall_names(),
+        ));
+        let mut compiler = FunctionCompiler::new(&mut module).expect("helpers declare");
+        build(&mut compiler).expect("the predicate lowers");
+        compiler.context.func.display().to_string()
+    }
+
+    #[test]
+    fn a_comparison() {
+        insta::assert_snapshot!(clif(|c| c.build_expr(0, &cmp(CmpOp::Lt, 3, 40))));
+    }
+
+    #[test]
+    fn the_health_score() {
+        // clamp(50 + 5*min(logins, 6) - 10*min(tickets, 3) + 2*(nps - 5), 0, 100)
+        let min = |slot, cap| Expr::Call(Builtin::Min, vec![Expr::Load(slot), Expr::Const(cap)]);
+        let sum = arith(
+            ArithOp::Add,
+            arith(
+                ArithOp::Sub,
+                arith(
+                    ArithOp::Add,
+                    Expr::Const(50),
+                    arith(ArithOp::Mul, Expr::Const(5), min(4, 6)),
+                ),
+                arith(ArithOp::Mul, Expr::Const(10), min(5, 3)),
+            ),
+            arith(
+                ArithOp::Mul,
+                Expr::Const(2),
+                arith(ArithOp::Sub, Expr::Load(6), Expr::Const(5)),
+            ),
+        );
+        let score = Expr::Call(Builtin::Clamp, vec![sum, Expr::Const(0), Expr::Const(100)]);
+        insta::assert_snapshot!(clif(|c| c.build_expr(0, &score)));
+    }
+
+    #[test]
+    fn a_guard_list() {
+        // integrated and logins_7d >= 3; health < 40
+        let mut plan = EvalPlan::default();
+        let activated = plan.add_expr(Expr::and(Expr::Load(0), cmp(CmpOp::Ge, 1, 3)));
+        let at_risk = plan.add_expr(cmp(CmpOp::Lt, 3, 40));
+        insta::assert_snapshot!(clif(|c| c.build_list(&plan, &[activated, at_risk])));
     }
 }
