@@ -14,8 +14,9 @@
 //! usual path short: a check costs a test and a branch that is not taken,
 //! and needs no register to remember it.
 //!
-//! The code is straight-line except for `and`/`or`, which branch around a
-//! right operand that is not trivially cheap when the left one decides.
+//! Apart from those checks the code is straight-line, except for
+//! `and`/`or`, which branch around a right operand that is not trivially
+//! cheap when the left one decides.
 //! Operations that could trap in hardware (division by zero,
 //! `i64::MIN / -1`) get a safe divisor and report the error through the
 //! status instead.
