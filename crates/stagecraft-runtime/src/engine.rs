@@ -687,6 +687,7 @@ impl Core {
                     }
                     None => self.subject_index(c, &account),
                 };
+                self.subjects[s as usize].touch();
                 let cause = Cause::Event {
                     event,
                     message_id: input.message_id,
@@ -1001,8 +1002,9 @@ impl Core {
     ) {
         let layout = &c.state;
         let base = c.program.layout.metric_base;
+        let mut errors = Vec::new();
+        let subject = &mut self.subjects[s as usize];
         for (m, plan) in layout.metrics.iter().enumerate() {
-            let subject = &mut self.subjects[s as usize];
             let value: Result<Option<i64>, EvalError> = match plan.store {
                 MetricStore::Counter { word } => Ok(Some(subject.word(word))),
                 MetricStore::Times { segment, window } => {
@@ -1047,9 +1049,12 @@ impl Core {
                 Ok(v) => subject.set(base + m as u32, v),
                 Err(e) => {
                     subject.set(base + m as u32, None);
-                    self.report_error(s, t, cause, ErrorSite::MetricFilter(m as u32), e, sink);
+                    errors.push((m as u32, e));
                 }
             }
+        }
+        for (m, e) in errors {
+            self.report_error(s, t, cause, ErrorSite::MetricFilter(m), e, sink);
         }
     }
 

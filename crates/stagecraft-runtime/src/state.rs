@@ -325,6 +325,19 @@ impl Subject {
         }
     }
 
+    /// Reads one word of every cache line of the subject's state, so that
+    /// the lines load from memory together rather than one at a time as
+    /// processing reaches them: with many subjects, each input's subject is
+    /// usually not in any cache.
+    pub fn touch(&self) {
+        const WORDS_PER_LINE: usize = 8;
+        let mut sum = 0i64;
+        for line in self.words.chunks(WORDS_PER_LINE) {
+            sum = sum.wrapping_add(line[0]);
+        }
+        std::hint::black_box(sum);
+    }
+
     /// The value of a frame slot, `None` when missing.
     pub fn get(&self, slot: u32) -> Option<i64> {
         let i = slot as usize;
@@ -586,12 +599,12 @@ impl Subject {
     pub fn evict(&mut self, layout: &StateLayout, segment: u32, now: i64, window: i64) {
         let cutoff = now.saturating_sub(window);
         let width = usize::from(layout.segment_widths[segment as usize]);
-        let expired = self
-            .segment(layout, segment)
-            .chunks_exact(width)
-            .take_while(|entry| entry[0] <= cutoff)
-            .count();
-        self.drop_front(layout, segment, expired);
+        let (start, end) = self.segment_range(layout, segment);
+        let mut first_kept = start;
+        while first_kept < end && self.words[first_kept] <= cutoff {
+            first_kept += width;
+        }
+        self.drop_front(layout, segment, (first_kept - start) / width);
     }
 
     /// Inserts a value into a sorted segment of distinct values.
