@@ -604,7 +604,9 @@ impl Subject {
         while first_kept < end && self.words[first_kept] <= cutoff {
             first_kept += width;
         }
-        self.drop_front(layout, segment, (first_kept - start) / width);
+        if first_kept > start {
+            self.drop_front(layout, segment, (first_kept - start) / width);
+        }
     }
 
     /// Inserts a value into a sorted segment of distinct values.
