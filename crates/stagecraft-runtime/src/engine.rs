@@ -10,8 +10,8 @@ use hashbrown::hash_table::Entry;
 use hashbrown::{HashMap, HashTable};
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{
-    eval, milestone_state, ActionKind, CapTarget, EvalError, EvalPlan, Frame, MetricKind, Program,
-    QuietZone, Trigger, Type, Value,
+    eval, milestone_state, ActionKind, CapTarget, EvalError, EvalPlan, Expr, Frame, MetricKind,
+    Program, QuietZone, Trigger, Type, Value,
 };
 
 use crate::compiled::{Compiled, PlanIndex, TimerKey};
@@ -1081,12 +1081,16 @@ impl Core {
         let program: &Program = &c.program;
         let index: &PlanIndex = &c.index;
         for (crossing, def) in program.crossings.iter().enumerate() {
-            let value = c
-                .evaluator
-                .eval(index.crossings[crossing], &self.frame(s, t));
-            let stored = match value {
-                Value::Val(v) => Some(v),
-                _ => None,
+            // Most crossings watch a score or metric: copy its slot.
+            let stored = match def.value.expr {
+                Expr::Load(slot) => self.subjects[s as usize].get(slot),
+                _ => match c
+                    .evaluator
+                    .eval(index.crossings[crossing], &self.frame(s, t))
+                {
+                    Value::Val(v) => Some(v),
+                    _ => None,
+                },
             };
             self.subjects[s as usize].set(def.slot, stored);
         }
