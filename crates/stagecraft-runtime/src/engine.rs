@@ -432,6 +432,9 @@ impl Engine {
     }
 }
 
+// Every step takes the compiled playbook, the subject, the time, the cause and
+// the sink; bundling them would only move the list into a struct.
+#[allow(clippy::too_many_arguments)]
 impl Core {
     // ------------------------------------------------------------ input
 
@@ -1110,7 +1113,7 @@ impl Core {
         for (m, def) in program.milestones.iter().enumerate() {
             let m = m as u32;
             let slot = program.layout.milestone_base + m;
-            let key = TimerKey::Milestone(m).encode(&program);
+            let key = TimerKey::Milestone(m).encode(program);
             let mut passes = |this: &mut Self, filter: Option<u32>| -> bool {
                 match filter {
                     None => true,
@@ -1189,7 +1192,7 @@ impl Core {
             if only.is_some_and(|o| !o.contains(&trait_index)) {
                 continue;
             }
-            let key = owner.encode(&program);
+            let key = owner.encode(program);
             let def = &program.traits[trait_index as usize];
             let anchor = self.subjects[s as usize].get(program.layout.trait_base + trait_index);
             let anchor_millis = anchor.map(|a| match def.ty {
@@ -1252,7 +1255,7 @@ impl Core {
             due,
             sink,
         );
-        match TimerKey::decode(key, &program) {
+        match TimerKey::decode(key, program) {
             Some(TimerKey::Milestone(m)) => {
                 let slot = program.layout.milestone_base + m;
                 self.subjects[s as usize].set(slot, Some(milestone_state::MISSED));
@@ -1296,7 +1299,7 @@ impl Core {
             entered.push(program.initial_stage());
         }
         loop {
-            let stage = self.subjects[s as usize].stage(&program);
+            let stage = self.subjects[s as usize].stage(program);
             let Some((members, list)) = index.stage_guards.get(stage as usize) else {
                 return;
             };
@@ -1377,10 +1380,7 @@ impl Core {
         let layout = program.layout;
         let (from, entered_from) = {
             let subject = &self.subjects[s as usize];
-            (
-                subject.stage(&program),
-                subject.raw(layout.stage_entered_at),
-            )
+            (subject.stage(program), subject.raw(layout.stage_entered_at))
         };
         self.emit(
             s,
@@ -1798,7 +1798,7 @@ impl Core {
             cause_event,
         });
         let next = deferred.iter().map(|d| d.due).min().unwrap_or(due);
-        self.arm(c, s, TimerKey::Delivery.encode(&program), next);
+        self.arm(c, s, TimerKey::Delivery.encode(program), next);
     }
 
     /// Delivers deferred messages that are due, re-checking caps.
@@ -1818,7 +1818,7 @@ impl Core {
         };
         for d in due {
             let cause = Cause::Timer {
-                key: TimerKey::Delivery.encode(&program),
+                key: TimerKey::Delivery.encode(program),
                 due: d.due,
             };
             let kind = &program.rules[d.rule as usize].actions[d.action as usize].kind;
@@ -1862,7 +1862,7 @@ impl Core {
             .get(&s)
             .and_then(|d| d.iter().map(|d| d.due).min());
         if let Some(next) = next {
-            self.arm(c, s, TimerKey::Delivery.encode(&program), next);
+            self.arm(c, s, TimerKey::Delivery.encode(program), next);
         }
     }
 
@@ -1884,7 +1884,7 @@ impl Core {
         let mut payload = Payload::default();
         let frame_value = |this: &Self, slot: u32, ty: Type| -> serde_json::Value {
             match this.subjects[s as usize].get(slot) {
-                Some(v) => crate::render::value_json(v, ty, &program, &this.symbols),
+                Some(v) => crate::render::value_json(v, ty, program, &this.symbols),
                 None => serde_json::Value::Null,
             }
         };
@@ -1900,7 +1900,7 @@ impl Core {
         for (key, expr) in entries {
             match eval(&expr.expr, &self.frame(s, t)) {
                 Value::Val(v) => {
-                    let json = crate::render::value_json(v, expr.ty, &program, &self.symbols);
+                    let json = crate::render::value_json(v, expr.ty, program, &self.symbols);
                     payload.data.insert(key, json);
                 }
                 Value::Missing => {
@@ -2010,7 +2010,7 @@ impl Core {
                         ..ladder
                     }),
                 );
-                let key = TimerKey::EscalationStep(e).encode(&program);
+                let key = TimerKey::EscalationStep(e).encode(program);
                 self.arm(c, s, key, ladder.started.saturating_add(next.after_millis));
             }
             None => self.subjects[s as usize].set_ladder(&c.state, e, None),
