@@ -1364,7 +1364,6 @@ impl Core {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn move_to(
         &mut self,
         c: &Compiled,
