@@ -2016,7 +2016,6 @@ impl Core {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_ack(
         &mut self,
         c: &Compiled,
