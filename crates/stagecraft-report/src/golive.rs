@@ -373,7 +373,7 @@ fn check(
                 format!("trait `{name}`: not a JSON value: {e}"),
             )
         })?;
-        match ingest::convert(&raw, def, program, symbols) {
+        match ingest::convert(raw.get(), def, program, symbols) {
             Ok(value) => traits.push((index as u32, value)),
             Err(e) => return Err(dead(category::BAD_TRAIT, format!("trait `{name}`: {e}"))),
         }

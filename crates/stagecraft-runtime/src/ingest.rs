@@ -11,14 +11,15 @@ use serde_json::value::RawValue;
 use smallvec::SmallVec;
 use stagecraft_ir::{decimal, FieldDef, Program, Type};
 
+use crate::scan;
 use crate::symbols::Symbols;
 use crate::time;
 
-/// Key/value pairs of a JSON object, values left unparsed. A value that is
-/// not an object reads as `not_object`, so the caller can say so.
+/// Key/value pairs of a JSON object, values left as their JSON text. A value
+/// that is not an object reads as `not_object`, so the caller can say so.
 #[derive(Debug, Default)]
 pub struct Fields<'a> {
-    pub pairs: SmallVec<[(Cow<'a, str>, &'a RawValue); 4]>,
+    pub pairs: SmallVec<[(Cow<'a, str>, &'a str); 4]>,
     pub not_object: bool,
 }
 
@@ -33,7 +34,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut pairs = SmallVec::new();
                 while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
-                    pairs.push((k, v));
+                    pairs.push((k, v.get()));
                 }
                 Ok(Fields {
                     pairs,
@@ -78,7 +79,7 @@ fn not_object<'a>() -> Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+    pub fn get(&self, key: &str) -> Option<&'a str> {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 }
@@ -86,7 +87,7 @@ impl<'a> Fields<'a> {
 /// An id as SDKs send it: a string, or sometimes a number. Anything else
 /// (null, an object) counts as absent.
 #[derive(Debug, Default)]
-struct Id<'a>(Option<Cow<'a, str>>);
+pub(crate) struct Id<'a>(pub(crate) Option<Cow<'a, str>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -144,7 +145,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
 
 /// A time as read: epoch milliseconds, or the text that did not parse.
 #[derive(Debug)]
-enum Stamp {
+pub(crate) enum Stamp {
     Millis(i64),
     Invalid(String),
 }
@@ -197,55 +198,55 @@ impl<'de> Deserialize<'de> for Stamp {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct RawContext<'a> {
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawContext<'a> {
     #[serde(rename = "groupId", borrow, default)]
-    group_id: Id<'a>,
+    pub(crate) group_id: Id<'a>,
 }
 
 /// The fields of a call we read, in one pass; everything else is skipped.
-#[derive(Debug, Deserialize)]
-struct RawCall<'a> {
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawCall<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    pub(crate) kind: Option<Cow<'a, str>>,
     #[serde(rename = "messageId", borrow, default)]
-    message_id: Id<'a>,
+    pub(crate) message_id: Id<'a>,
     #[serde(rename = "userId", borrow, default)]
-    user_id: Id<'a>,
+    pub(crate) user_id: Id<'a>,
     #[serde(rename = "anonymousId", borrow, default)]
-    anonymous_id: Id<'a>,
+    pub(crate) anonymous_id: Id<'a>,
     #[serde(rename = "groupId", borrow, default)]
-    group_id: Id<'a>,
+    pub(crate) group_id: Id<'a>,
     #[serde(borrow)]
-    event: Option<Cow<'a, str>>,
+    pub(crate) event: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    properties: Option<Fields<'a>>,
+    pub(crate) properties: Option<Fields<'a>>,
     #[serde(borrow)]
-    traits: Option<Fields<'a>>,
+    pub(crate) traits: Option<Fields<'a>>,
     #[serde(borrow)]
-    context: Option<RawContext<'a>>,
-    timestamp: Option<Stamp>,
+    pub(crate) context: Option<RawContext<'a>>,
+    pub(crate) timestamp: Option<Stamp>,
     #[serde(rename = "originalTimestamp")]
-    original_timestamp: Option<Stamp>,
+    pub(crate) original_timestamp: Option<Stamp>,
     #[serde(rename = "receivedAt")]
-    received_at: Option<Stamp>,
+    pub(crate) received_at: Option<Stamp>,
     // Manual transitions and acknowledgements.
     #[serde(borrow, default)]
-    subject: Id<'a>,
+    pub(crate) subject: Id<'a>,
     #[serde(borrow)]
-    to: Option<Cow<'a, str>>,
+    pub(crate) to: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    role: Option<Cow<'a, str>>,
+    pub(crate) role: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    actor: Option<Cow<'a, str>>,
+    pub(crate) actor: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    reason: Option<Cow<'a, str>>,
+    pub(crate) reason: Option<Cow<'a, str>>,
     #[serde(rename = "override")]
-    override_: Option<bool>,
+    pub(crate) override_: Option<bool>,
     #[serde(borrow)]
-    escalation: Option<Cow<'a, str>>,
+    pub(crate) escalation: Option<Cow<'a, str>>,
 }
 
 /// Why a line was not processed. `DeadLetter` reasons are written to the
@@ -318,10 +319,17 @@ pub enum SubjectRef {
     User(Box<str>),
 }
 
-fn json_string(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
+fn json_string(text: &str) -> Option<Cow<'_, str>> {
     if text.starts_with('"') {
-        serde_json::from_str::<Cow<str>>(text).ok()
+        // Without escapes a string's value is its text between the quotes.
+        let plain = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .filter(|t| !t.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+        match plain {
+            Some(inner) => Some(Cow::Borrowed(inner)),
+            None => serde_json::from_str::<Cow<str>>(text).ok(),
+        }
     } else if text
         .bytes()
         .next()
@@ -334,24 +342,22 @@ fn json_string(raw: &RawValue) -> Option<Cow<'_, str>> {
     }
 }
 
-fn event_time(raw: &RawValue) -> Option<i64> {
-    let text = raw.get();
+fn event_time(text: &str) -> Option<i64> {
     if text.starts_with('"') {
-        let s = serde_json::from_str::<Cow<str>>(text).ok()?;
-        time::parse_rfc3339(&s)
+        time::parse_rfc3339(&json_string(text)?)
     } else {
         text.parse::<i64>().ok()
     }
 }
 
-/// Converts one JSON value to the encoding of a field's type.
+/// Converts one JSON value, given as its text (`RawValue::get`), to the
+/// encoding of a field's type.
 pub fn convert(
-    raw: &RawValue,
+    text: &str,
     field: &FieldDef,
     program: &Program,
     symbols: &mut Symbols,
 ) -> Result<Option<i64>, String> {
-    let text = raw.get();
     if text == "null" {
         return Ok(None);
     }
@@ -367,7 +373,7 @@ pub fn convert(
             .map_err(|_| expected("a whole number"))?,
         Type::Decimal => {
             let s = if text.starts_with('"') {
-                json_string(raw)
+                json_string(text)
                     .map(Cow::into_owned)
                     .ok_or_else(|| expected("a decimal"))?
             } else {
@@ -379,22 +385,22 @@ pub fn convert(
         Type::Duration => text
             .parse::<i64>()
             .map_err(|_| expected("a duration in milliseconds"))?,
-        Type::Timestamp => event_time(raw)
+        Type::Timestamp => event_time(text)
             .ok_or_else(|| expected("an RFC 3339 timestamp or epoch milliseconds"))?,
         Type::Date => {
-            let s = json_string(raw)
+            let s = json_string(text)
                 .filter(|_| text.starts_with('"'))
                 .ok_or_else(|| expected("a date `YYYY-MM-DD`"))?;
             time::parse_date(&s).ok_or_else(|| expected("a date `YYYY-MM-DD`"))?
         }
         Type::String => {
-            let s = json_string(raw)
+            let s = json_string(text)
                 .filter(|_| text.starts_with('"'))
                 .ok_or_else(|| expected("a string"))?;
             symbols.intern(&s)
         }
         Type::Timezone => {
-            let s = json_string(raw)
+            let s = json_string(text)
                 .filter(|_| text.starts_with('"'))
                 .ok_or_else(|| expected("a time zone name"))?;
             if s.parse::<chrono_tz::Tz>().is_err() {
@@ -403,7 +409,7 @@ pub fn convert(
             symbols.intern(&s)
         }
         Type::Enum(e) => {
-            let s = json_string(raw)
+            let s = json_string(text)
                 .filter(|_| text.starts_with('"'))
                 .ok_or_else(|| expected("a string"))?;
             let variants = &program.enums[e as usize].variants;
@@ -445,13 +451,44 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// Parses one line. `symbols` interns string values so they compare as
 /// integers.
 pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
+    parse_line_fast(line, program, symbols)
+        .unwrap_or_else(|| parse_line_serde(line, program, symbols))
+}
+
+/// The fast path alone: `None` when the scanner leaves the line to
+/// serde_json. Public for the differential tests and the bench.
+#[doc(hidden)]
+pub fn parse_line_fast(
+    line: &str,
+    program: &Program,
+    symbols: &mut Symbols,
+) -> Option<Result<Input, Rejected>> {
+    let mut call = RawCall::default();
+    scan::call(line, &mut call)?;
+    Some(from_call(&call, program, symbols))
+}
+
+/// The serde_json path alone, which also says why a line is malformed.
+/// Public for the differential tests and the bench.
+#[doc(hidden)]
+pub fn parse_line_serde(
+    line: &str,
+    program: &Program,
+    symbols: &mut Symbols,
+) -> Result<Input, Rejected> {
     let call: RawCall = serde_json::from_str(line)
         .map_err(|e| dead("unparsable", format!("not a JSON object: {e}")))?;
+    from_call(&call, program, symbols)
+}
+
+/// Checks a call against the playbook, whichever parser read it.
+fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
     let kind = call.kind.as_deref().unwrap_or("");
     let stamp = call
         .timestamp
-        .or(call.original_timestamp)
-        .or(call.received_at)
+        .as_ref()
+        .or(call.original_timestamp.as_ref())
+        .or(call.received_at.as_ref())
         .ok_or_else(|| {
             dead(
                 "missing_time",
@@ -459,36 +496,37 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
             )
         })?;
     let time = match stamp {
-        Stamp::Millis(ms) => ms,
+        Stamp::Millis(ms) => *ms,
         Stamp::Invalid(text) => {
             return Err(dead(
                 "bad_time",
                 format!(
                     "`{}` is not an RFC 3339 timestamp or epoch milliseconds",
-                    truncate(&text, 60)
+                    truncate(text, 60)
                 ),
             ))
         }
     };
-    let message_id = call.message_id.0.map(|m| std::sync::Arc::from(m.as_ref()));
+    let message_id = call.message_id.0.as_deref().map(std::sync::Arc::from);
     let account = call
         .group_id
         .0
-        .or_else(|| call.context.and_then(|c| c.group_id.0));
-    let user = call.user_id.0.or(call.anonymous_id.0);
+        .as_deref()
+        .or_else(|| call.context.as_ref().and_then(|c| c.group_id.0.as_deref()));
+    let user = call.user_id.0.as_deref().or(call.anonymous_id.0.as_deref());
     if call.properties.as_ref().is_some_and(|p| p.not_object) {
         return Err(dead("bad_payload", "`properties` is not an object"));
     }
     if call.traits.as_ref().is_some_and(|t| t.not_object) {
         return Err(dead("bad_payload", "`traits` is not an object"));
     }
-    let properties = call.properties.unwrap_or_default();
+    let property = |key: &str| call.properties.as_ref().and_then(|p| p.get(key));
 
-    let per_key = |fields: &Fields| -> Result<Option<String>, Rejected> {
+    let per_key = || -> Result<Option<String>, Rejected> {
         let Some(per) = &program.subject_per else {
             return Ok(None);
         };
-        let value = fields.get(per).and_then(json_string).ok_or_else(|| {
+        let value = property(per).and_then(json_string).ok_or_else(|| {
             dead(
                 "missing_subject",
                 format!("no `{per}` property to tell which lifecycle this belongs to"),
@@ -496,10 +534,10 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
         })?;
         Ok(Some(value.into_owned()))
     };
-    let subject_of = |account: Option<Cow<str>>| -> Result<SubjectRef, Rejected> {
-        match (account, &user) {
-            (Some(a), _) => Ok(SubjectRef::Account(a.as_ref().into())),
-            (None, Some(u)) => Ok(SubjectRef::User(u.as_ref().into())),
+    let subject_of = |account: Option<&str>| -> Result<SubjectRef, Rejected> {
+        match (account, user) {
+            (Some(a), _) => Ok(SubjectRef::Account(a.into())),
+            (None, Some(u)) => Ok(SubjectRef::User(u.into())),
             (None, None) => Err(dead(
                 "missing_subject",
                 "no `groupId`, `context.groupId`, `userId` or `anonymousId`",
@@ -509,24 +547,24 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
 
     match kind {
         "track" | "page" | "screen" => {
-            let name: Cow<str> = match kind {
+            let name = match kind {
                 "track" => call
                     .event
-                    .clone()
+                    .as_deref()
                     .ok_or_else(|| dead("bad_payload", "a track call without `event`"))?,
-                "page" => call.name.clone().unwrap_or(Cow::Borrowed("Page Viewed")),
-                _ => call.name.clone().unwrap_or(Cow::Borrowed("Screen Viewed")),
+                "page" => call.name.as_deref().unwrap_or("Page Viewed"),
+                _ => call.name.as_deref().unwrap_or("Screen Viewed"),
             };
-            let Some(event) = program.event_id(&name) else {
-                return Err(Rejected::UnknownEvent(name.into_owned()));
+            let Some(event) = program.event_id(name) else {
+                return Err(Rejected::UnknownEvent(name.to_string()));
             };
-            let per = per_key(&properties)?;
+            let per = per_key()?;
             let subject = subject_of(account)?;
             let def = &program.events[event as usize];
             let mut props: Props = SmallVec::new();
             if !def.props.is_empty() {
                 for field in &def.props {
-                    let value = match properties.get(&field.name) {
+                    let value = match property(&field.name) {
                         Some(raw) => convert(raw, field, program, symbols).map_err(|why| {
                             dead(
                                 "bad_property",
@@ -563,14 +601,14 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 return Err(dead("missing_subject", "a group call without `groupId`"));
             }
             let subject = match account {
-                Some(a) => SubjectRef::Account(a.as_ref().into()),
-                None => match &user {
-                    Some(u) => SubjectRef::User(u.as_ref().into()),
+                Some(a) => SubjectRef::Account(a.into()),
+                None => match user {
+                    Some(u) => SubjectRef::User(u.into()),
                     None => return Err(Rejected::Ignored("identify without account")),
                 },
             };
             let mut values = Vec::new();
-            if let Some(fields) = call.traits {
+            if let Some(fields) = &call.traits {
                 for (i, field) in program.traits.iter().enumerate() {
                     if let Some(raw) = fields.get(&field.name) {
                         let value = convert(raw, field, program, symbols).map_err(|why| {
@@ -581,7 +619,7 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
                 }
             }
             let user = if kind == "group" {
-                user.map(|u| Box::from(u.as_ref()))
+                user.map(Box::from)
             } else {
                 None
             };
@@ -594,30 +632,30 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
             })
         }
         "manual" | "ack" => {
-            let subject = call.subject.0.or(account).ok_or_else(|| {
+            let subject = call.subject.0.as_deref().or(account).ok_or_else(|| {
                 dead(
                     "missing_subject",
                     format!("a `{kind}` record without `subject`"),
                 )
             })?;
-            let subject = SubjectRef::Account(subject.as_ref().into());
-            let owned = |c: Option<Cow<str>>| c.map(Cow::into_owned);
+            let subject = SubjectRef::Account(subject.into());
+            let owned = |c: &Option<Cow<str>>| c.as_deref().map(str::to_string);
             let kind = if kind == "manual" {
                 InputKind::Manual {
-                    to: owned(call.to)
+                    to: owned(&call.to)
                         .ok_or_else(|| dead("bad_payload", "a `manual` record without `to`"))?,
-                    role: owned(call.role)
+                    role: owned(&call.role)
                         .ok_or_else(|| dead("bad_payload", "a `manual` record without `role`"))?,
-                    actor: owned(call.actor),
-                    reason: owned(call.reason).filter(|r| !r.trim().is_empty()),
+                    actor: owned(&call.actor),
+                    reason: owned(&call.reason).filter(|r| !r.trim().is_empty()),
                     override_: call.override_.unwrap_or(false),
                 }
             } else {
                 InputKind::Ack {
-                    escalation: owned(call.escalation).ok_or_else(|| {
+                    escalation: owned(&call.escalation).ok_or_else(|| {
                         dead("bad_payload", "an `ack` record without `escalation`")
                     })?,
-                    actor: owned(call.actor),
+                    actor: owned(&call.actor),
                 }
             };
             Ok(Input {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod outcome;
 pub mod render;
+mod scan;
 pub mod snapshot;
 pub mod state;
 pub mod summary;
