@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use hashbrown::hash_table::Entry;
 use hashbrown::{HashMap, HashTable};
 use serde::{Deserialize, Serialize};
@@ -85,8 +86,8 @@ impl Ord for Pending {
 pub(crate) struct EngineState {
     pub config: Config,
     pub subjects: Vec<Subject>,
-    pub user_accounts: Vec<(Box<str>, Box<str>)>,
-    pub accounts: Vec<(Box<str>, AccountTraits)>,
+    pub user_accounts: Vec<(CompactString, CompactString)>,
+    pub accounts: Vec<(CompactString, AccountTraits)>,
     pub symbols: Symbols,
     /// Armed timers: deadline, subject, key.
     pub timers: Vec<(i64, u32, i64)>,
@@ -116,10 +117,10 @@ pub struct Engine {
 struct Core {
     config: Config,
     subjects: Subjects,
-    user_accounts: HashMap<Box<str>, Box<str>>,
+    user_accounts: HashMap<CompactString, CompactString>,
     /// With `subject account per "key"`: each account's traits and its
     /// per-key subjects.
-    accounts: HashMap<Box<str>, AccountTraits>,
+    accounts: HashMap<CompactString, AccountTraits>,
     symbols: Symbols,
     timers: BinaryHeap<Reverse<(i64, u32, i64)>>,
     /// Message-id hashes (already hashes: the table uses them as is) and
@@ -701,7 +702,8 @@ impl Core {
             InputKind::Traits { values, user } => {
                 self.summary.trait_updates += 1;
                 if let Some(user) = user {
-                    self.user_accounts.insert(user, account.clone());
+                    self.user_accounts
+                        .insert(CompactString::from(&*user), account.clone());
                 }
                 if c.program.subject_per.is_some() {
                     // The account's traits belong to all its lifecycles.
@@ -2075,13 +2077,13 @@ impl Core {
     // ------------------------------------------------------------ snapshots
 
     fn state(&self) -> EngineState {
-        let mut user_accounts: Vec<(Box<str>, Box<str>)> = self
+        let mut user_accounts: Vec<(CompactString, CompactString)> = self
             .user_accounts
             .iter()
             .map(|(u, a)| (u.clone(), a.clone()))
             .collect();
         user_accounts.sort();
-        let mut accounts: Vec<(Box<str>, AccountTraits)> = self
+        let mut accounts: Vec<(CompactString, AccountTraits)> = self
             .accounts
             .iter()
             .map(|(a, t)| (a.clone(), t.clone()))

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -306,17 +307,18 @@ pub struct Input {
     pub subject: SubjectRef,
     /// With `subject account per "key"`: the value of the key; the subject
     /// is the account's lifecycle for that value (`a42/analytics`).
-    pub per: Option<Box<str>>,
-    pub message_id: Option<std::sync::Arc<str>>,
+    pub per: Option<CompactString>,
+    /// Inline up to 24 bytes: most ids need no allocation.
+    pub message_id: Option<CompactString>,
     pub time: i64,
     pub kind: InputKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubjectRef {
-    Account(Box<str>),
+    Account(CompactString),
     /// No account on the call: resolved through the user's last `group` call.
-    User(Box<str>),
+    User(CompactString),
 }
 
 fn json_string(text: &str) -> Option<Cow<'_, str>> {
@@ -507,7 +509,7 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
             ))
         }
     };
-    let message_id = call.message_id.0.as_deref().map(std::sync::Arc::from);
+    let message_id = call.message_id.0.as_deref().map(CompactString::from);
     let account = call
         .group_id
         .0
@@ -583,7 +585,7 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 }
             }
             Ok(Input {
-                per: per.map(Box::from),
+                per: per.map(CompactString::from),
                 subject,
                 message_id,
                 time,

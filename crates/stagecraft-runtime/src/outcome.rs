@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{ActionKind, Program};
 
@@ -19,14 +21,14 @@ pub enum Cause {
     /// A track event: its type, `messageId` and input line.
     Event {
         event: u32,
-        message_id: Option<Arc<str>>,
+        message_id: Option<CompactString>,
         line: u64,
     },
     /// A timer coming due (its key, see `TimerKey`).
     Timer { key: i64, due: i64 },
     /// A manual transition request or an acknowledgement.
     Request {
-        message_id: Option<Arc<str>>,
+        message_id: Option<CompactString>,
         line: u64,
     },
 }
