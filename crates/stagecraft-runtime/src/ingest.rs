@@ -478,6 +478,10 @@ pub fn parse_line_serde(
     program: &Program,
     symbols: &mut Symbols,
 ) -> Result<Input, Rejected> {
+    // serde would also read a JSON array as a call, field by position.
+    if line.trim_start().starts_with('[') {
+        return Err(dead("unparsable", "not a JSON object: an array"));
+    }
     let call: RawCall = serde_json::from_str(line)
         .map_err(|e| dead("unparsable", format!("not a JSON object: {e}")))?;
     from_call(&call, program, symbols)
@@ -486,6 +490,18 @@ pub fn parse_line_serde(
 /// Checks a call against the playbook, whichever parser read it.
 fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
     let kind = call.kind.as_deref().unwrap_or("");
+    // What kind of call it is comes first: an ignored call needs no time.
+    match kind {
+        "track" | "page" | "screen" | "group" | "identify" | "manual" | "ack" => {}
+        "alias" => return Err(Rejected::Ignored("alias")),
+        "" => return Err(dead("bad_payload", "no `type`")),
+        other => {
+            return Err(dead(
+                "bad_payload",
+                format!("unknown call type `{}`", truncate(other, 40)),
+            ))
+        }
+    }
     let stamp = call
         .timestamp
         .as_ref()
@@ -593,21 +609,18 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
             })
         }
         "group" | "identify" => {
-            if kind == "identify" && account.is_none() && user.is_none() {
-                return Err(dead(
-                    "missing_subject",
-                    "an identify call without `userId` or `anonymousId`",
-                ));
-            }
-            if kind == "group" && account.is_none() {
-                return Err(dead("missing_subject", "a group call without `groupId`"));
-            }
-            let subject = match account {
-                Some(a) => SubjectRef::Account(a.into()),
-                None => match user {
-                    Some(u) => SubjectRef::User(u.into()),
-                    None => return Err(Rejected::Ignored("identify without account")),
-                },
+            let subject = match (account, user) {
+                (Some(a), _) => SubjectRef::Account(a.into()),
+                (None, Some(u)) if kind == "identify" => SubjectRef::User(u.into()),
+                (None, _) if kind == "group" => {
+                    return Err(dead("missing_subject", "a group call without `groupId`"))
+                }
+                (None, _) => {
+                    return Err(dead(
+                        "missing_subject",
+                        "an identify call without `userId` or `anonymousId`",
+                    ))
+                }
             };
             let mut values = Vec::new();
             if let Some(fields) = &call.traits {
@@ -633,7 +646,8 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 kind: InputKind::Traits { values, user },
             })
         }
-        "manual" | "ack" => {
+        // `manual` or `ack`: every other kind was turned away above.
+        _ => {
             let subject = call.subject.0.as_deref().or(account).ok_or_else(|| {
                 dead(
                     "missing_subject",
@@ -668,11 +682,5 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 kind,
             })
         }
-        "alias" => Err(Rejected::Ignored("alias")),
-        "" => Err(dead("bad_payload", "no `type`")),
-        other => Err(dead(
-            "bad_payload",
-            format!("unknown call type `{}`", truncate(other, 40)),
-        )),
     }
 }
