@@ -160,20 +160,55 @@ impl SubjectNames for Engine {
     }
 }
 
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            // A separator, so that ("ab", "c") and ("a", "bc") differ.
-            hash ^= 0xff;
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        for b in *part {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// 64-bit FNV-1a over parts, with a separator byte between parts so that
+/// ("ab", "c") and ("a", "bc") differ.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    hash
+
+    fn separator(&mut self) {
+        self.bytes(&[0xff]);
+    }
+
+    /// A number in decimal, as `format!` writes it.
+    fn decimal(&mut self, n: i64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            self.bytes(b"-");
+        }
+        self.bytes(&digits[at..]);
+    }
+}
+
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash = Fnv1a::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hash.separator();
+        }
+        hash.bytes(part);
+    }
+    hash.0
 }
 
 /// The 64-bit hash of a message id, eight bytes at a time (the byte-wise
@@ -213,7 +248,9 @@ pub fn holdout_bucket(subject: &str, rule: &str) -> u64 {
     fnv1a(&[subject.as_bytes(), rule.as_bytes()]) % 10_000
 }
 
-fn cause_key(cause: &Cause) -> String {
+/// Hashes what identifies a cause, `m:<messageId>`, `l:<line>` or
+/// `t:<key>@<due>`, without building the text.
+fn hash_cause(hash: &mut Fnv1a, cause: &Cause) {
     match cause {
         Cause::Event {
             message_id: Some(m),
@@ -222,11 +259,20 @@ fn cause_key(cause: &Cause) -> String {
         | Cause::Request {
             message_id: Some(m),
             ..
-        } => format!("m:{m}"),
-        Cause::Event { line, .. } | Cause::Request { line, .. } => {
-            format!("l:{line}")
+        } => {
+            hash.bytes(b"m:");
+            hash.bytes(m.as_bytes());
         }
-        Cause::Timer { key, due } => format!("t:{key}@{due}"),
+        Cause::Event { line, .. } | Cause::Request { line, .. } => {
+            hash.bytes(b"l:");
+            hash.decimal(i64::try_from(*line).unwrap_or(i64::MAX));
+        }
+        Cause::Timer { key, due } => {
+            hash.bytes(b"t:");
+            hash.decimal(*key);
+            hash.bytes(b"@");
+            hash.decimal(*due);
+        }
     }
 }
 
@@ -1540,14 +1586,19 @@ impl Core {
         cause: &Cause,
     ) -> u64 {
         let program: &Program = &c.program;
-        fnv1a(&[
+        let mut hash = Fnv1a::new();
+        for part in [
             program.name.as_bytes(),
             program.version.as_bytes(),
             self.subjects[s as usize].key.as_bytes(),
             owner.as_bytes(),
             &action.to_le_bytes(),
-            cause_key(cause).as_bytes(),
-        ])
+        ] {
+            hash.bytes(part);
+            hash.separator();
+        }
+        hash_cause(&mut hash, cause);
+        hash.0
     }
 
     fn try_rule(
@@ -2347,5 +2398,21 @@ mod pending_input {
             time: stored.time,
             kind,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_numbers_are_the_decimal_text() {
+        for n in [0, 7, -7, 10, 1_767_225_600_000, i64::MAX, i64::MIN] {
+            let mut streamed = Fnv1a::new();
+            streamed.decimal(n);
+            let mut text = Fnv1a::new();
+            text.bytes(n.to_string().as_bytes());
+            assert_eq!(streamed.0, text.0, "{n}");
+        }
     }
 }
