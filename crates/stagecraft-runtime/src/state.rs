@@ -310,16 +310,14 @@ impl Subject {
         }
     }
 
-    /// Sets a slot's value and presence byte (the bytes are laid out in
-    /// their words as the frame's `present` slice sees them).
+    /// Sets a slot's value and presence byte (the presence bytes follow the
+    /// values, as the frame's `present` slice sees them).
     pub fn set(&mut self, slot: u32, value: Option<i64>) {
         let len = self.frame_len();
         let i = slot as usize;
         debug_assert!(i < len, "slot {i} outside a frame of {len}");
-        let word = &mut self.words[len + i / WORD_BYTES];
-        let mut bytes = word.to_ne_bytes();
-        bytes[i % WORD_BYTES] = u8::from(value.is_some());
-        *word = i64::from_ne_bytes(bytes);
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.words[..]);
+        bytes[len * WORD_BYTES + i] = u8::from(value.is_some());
         if let Some(v) = value {
             self.words[i] = v;
         }
@@ -340,12 +338,10 @@ impl Subject {
 
     /// The value of a frame slot, `None` when missing.
     pub fn get(&self, slot: u32) -> Option<i64> {
+        let len = self.frame_len();
         let i = slot as usize;
-        if i >= self.frame_len() {
-            return None;
-        }
-        let word = self.words[self.frame_len() + i / WORD_BYTES];
-        (word.to_ne_bytes()[i % WORD_BYTES] == 1).then(|| self.words[i])
+        let bytes: &[u8] = bytemuck::cast_slice(&self.words[..]);
+        (i < len && bytes[len * WORD_BYTES + i] == 1).then(|| self.words[i])
     }
 
     /// The raw value of a slot, whether or not present.
