@@ -1,10 +1,10 @@
 //! Per-subject state, stored compactly: every fixed-size part (the frame
 //! expressions read, its presence bytes, metric counters, rule history,
-//! armed timers) in one array of words, and every variable-size part (window
-//! entries, distinct values, sent messages) in one vector of segments. A
-//! subject is then two allocations, so an event touches few cache lines.
-//! [`StateLayout`] says where each part lives; it is computed once per
-//! program.
+//! armed timers) first in one array of words, then every variable-size part
+//! (window entries, distinct values, sent messages) as segments after it. A
+//! subject is its inline key and that one allocation, so an event touches
+//! few cache lines. [`StateLayout`] says where each part lives; it is
+//! computed once per program.
 
 use std::hash::BuildHasher;
 
