@@ -737,7 +737,6 @@ impl Core {
                     }
                     None => self.subject_index(c, &account),
                 };
-                self.subjects[s as usize].touch();
                 let cause = Cause::Event {
                     event,
                     message_id: input.message_id,

@@ -320,19 +320,6 @@ impl Subject {
         }
     }
 
-    /// Reads one word of every cache line of the subject's state, so that
-    /// the lines load from memory together rather than one at a time as
-    /// processing reaches them: with many subjects, each input's subject is
-    /// usually not in any cache.
-    pub fn touch(&self) {
-        const WORDS_PER_LINE: usize = 8;
-        let mut sum = 0i64;
-        for line in self.words.chunks(WORDS_PER_LINE) {
-            sum = sum.wrapping_add(line[0]);
-        }
-        std::hint::black_box(sum);
-    }
-
     /// The value of a frame slot, `None` when missing.
     pub fn get(&self, slot: u32) -> Option<i64> {
         let len = self.frame_len();
