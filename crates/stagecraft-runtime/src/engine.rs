@@ -1015,29 +1015,7 @@ impl Core {
             let value = program.metrics[m as usize]
                 .prop
                 .and_then(|p| props.get(p as usize).copied().flatten());
-            let subject = &mut self.subjects[s as usize];
-            match (plan.store, value) {
-                (MetricStore::Counter { word }, _) => {
-                    let n = subject.word_mut(word);
-                    *n = n.saturating_add(1);
-                }
-                (MetricStore::Times { segment, .. }, _) => subject.push(&c.state, segment, &[t]),
-                (MetricStore::Ever { word }, _) => *subject.word_mut(word) = 1,
-                (MetricStore::Value { word }, Some(v)) => {
-                    if plan.kind == MetricKind::Latest || subject.word(word) == 0 {
-                        *subject.word_mut(word) = 1;
-                        *subject.word_mut(word + 1) = v;
-                    }
-                }
-                (MetricStore::Values { segment, .. }, Some(v)) => {
-                    subject.push(&c.state, segment, &[t, v]);
-                }
-                (MetricStore::Running { word }, Some(v)) => subject.add_running(word, v),
-                (MetricStore::Distinct { segment }, Some(v)) => {
-                    subject.insert_distinct(&c.state, segment, v);
-                }
-                (_, None) => {}
-            }
+            self.subjects[s as usize].record(&c.state, plan, t, value);
         }
     }
 
@@ -1626,15 +1604,9 @@ impl Core {
                 },
             ))
         } else {
-            match rule.cooldown_millis {
-                Some(cd) if history.last != NEVER && t < history.last.saturating_add(cd) => Some((
-                    Status::Suppressed,
-                    Why::Cooldown {
-                        until: history.last.saturating_add(cd),
-                    },
-                )),
-                _ => None,
-            }
+            history
+                .cooling_until(rule.cooldown_millis, t)
+                .map(|until| (Status::Suppressed, Why::Cooldown { until }))
         };
         // A level rule's condition can hold for many events in a row: what
         // blocks it is recorded once, not at every event.
@@ -1694,22 +1666,11 @@ impl Core {
         }
         if fired {
             let subject = &mut self.subjects[s as usize];
-            let mut history = subject.history(&c.state, r);
-            history.last = t;
-            if history.first == NEVER {
-                history.first = t;
-            }
+            let history = subject.history(&c.state, r).fired_at(t);
             subject.set_history(&c.state, r, history);
             for plan in &c.state.metrics {
                 if plan.kind == MetricKind::Sent(r) {
-                    match plan.store {
-                        MetricStore::Times { segment, .. } => subject.push(&c.state, segment, &[t]),
-                        MetricStore::Counter { word } => {
-                            let n = subject.word_mut(word);
-                            *n = n.saturating_add(1);
-                        }
-                        _ => {}
-                    }
+                    subject.record(&c.state, plan, t, None);
                 }
             }
         }
@@ -1988,20 +1949,13 @@ impl Core {
         if esc.once && history.first != NEVER {
             return;
         }
-        if let Some(cd) = esc.cooldown_millis {
-            if history.last != NEVER && t < history.last.saturating_add(cd) {
-                return;
-            }
+        if history.cooling_until(esc.cooldown_millis, t).is_some() {
+            return;
         }
         let key = self.idempotency_key(c, s, &esc.name, 0, cause);
         {
             let subject = &mut self.subjects[s as usize];
-            let first = if history.first == NEVER {
-                t
-            } else {
-                history.first
-            };
-            subject.set_escalation_history(&c.state, e, FireHistory { first, last: t });
+            subject.set_escalation_history(&c.state, e, history.fired_at(t));
             subject.set_ladder(
                 &c.state,
                 e,

@@ -217,6 +217,23 @@ pub struct FireHistory {
     pub last: i64,
 }
 
+impl FireHistory {
+    /// The history after a firing at `t`.
+    pub fn fired_at(self, t: i64) -> FireHistory {
+        FireHistory {
+            first: if self.first == NEVER { t } else { self.first },
+            last: t,
+        }
+    }
+
+    /// Until when a cooldown after the last firing blocks a firing at `t`
+    /// (exclusive), if it does.
+    pub fn cooling_until(self, cooldown: Option<i64>, t: i64) -> Option<i64> {
+        let until = self.last.saturating_add(cooldown?);
+        (self.last != NEVER && t < until).then_some(until)
+    }
+}
+
 /// An escalation's ladder in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ladder {
@@ -341,12 +358,37 @@ impl Subject {
         self.words[word as usize]
     }
 
-    pub fn word_mut(&mut self, word: u32) -> &mut i64 {
+    fn word_mut(&mut self, word: u32) -> &mut i64 {
         &mut self.words[word as usize]
     }
 
     fn reset_running(&mut self, word: usize) {
         self.words[word..word + 5].copy_from_slice(&[0, 0, i64::MAX, i64::MIN, 0]);
+    }
+
+    /// Records one occurrence for a metric: an event it counts (with the
+    /// aggregated property's value, if any) or a firing it counts.
+    pub fn record(&mut self, layout: &StateLayout, plan: &MetricPlan, t: i64, value: Option<i64>) {
+        match (plan.store, value) {
+            (MetricStore::Counter { word }, _) => {
+                let n = self.word_mut(word);
+                *n = n.saturating_add(1);
+            }
+            (MetricStore::Times { segment, .. }, _) => self.push(layout, segment, &[t]),
+            (MetricStore::Ever { word }, _) => *self.word_mut(word) = 1,
+            (MetricStore::Value { word }, Some(v)) => {
+                if plan.kind == MetricKind::Latest || self.word(word) == 0 {
+                    *self.word_mut(word) = 1;
+                    *self.word_mut(word + 1) = v;
+                }
+            }
+            (MetricStore::Values { segment, .. }, Some(v)) => self.push(layout, segment, &[t, v]),
+            (MetricStore::Running { word }, Some(v)) => self.add_running(word, v),
+            (MetricStore::Distinct { segment }, Some(v)) => {
+                self.insert_distinct(layout, segment, v)
+            }
+            (_, None) => {}
+        }
     }
 
     /// Running aggregates: count, sum, min, max, overflow.
@@ -361,7 +403,7 @@ impl Subject {
         ]
     }
 
-    pub fn add_running(&mut self, word: u32, value: i64) {
+    fn add_running(&mut self, word: u32, value: i64) {
         let w = word as usize;
         self.words[w] += 1;
         match self.words[w + 1].checked_add(value) {
@@ -581,7 +623,7 @@ impl Subject {
     }
 
     /// Inserts a value into a sorted segment of distinct values.
-    pub fn insert_distinct(&mut self, layout: &StateLayout, segment: u32, value: i64) {
+    fn insert_distinct(&mut self, layout: &StateLayout, segment: u32, value: i64) {
         let (start, end) = self.segment_range(layout, segment);
         if let Err(pos) = self.words[start..end].binary_search(&value) {
             self.reserve(layout, 1);
