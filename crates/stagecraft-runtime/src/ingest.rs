@@ -83,6 +83,14 @@ impl<'a> Fields<'a> {
     pub fn get(&self, key: &str) -> Option<&'a str> {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
+
+    /// The pairs as [`from_call`] reads them.
+    fn object(&self) -> Object<'_> {
+        Object {
+            pairs: self.pairs.iter().map(|(k, v)| (k.as_ref(), *v)).collect(),
+            not_object: self.not_object,
+        }
+    }
 }
 
 /// An id as SDKs send it: a string, or sometimes a number. Anything else
@@ -248,6 +256,90 @@ pub(crate) struct RawCall<'a> {
     pub(crate) override_: Option<bool>,
     #[serde(borrow)]
     pub(crate) escalation: Option<Cow<'a, str>>,
+}
+
+impl Stamp {
+    fn time(&self) -> Time<'_> {
+        match self {
+            Stamp::Millis(ms) => Ok(*ms),
+            Stamp::Invalid(text) => Err(text),
+        }
+    }
+}
+
+impl RawCall<'_> {
+    /// The call as [`from_call`] reads it.
+    fn view(&self) -> Call<'_> {
+        Call {
+            kind: self.kind.as_deref(),
+            message_id: self.message_id.0.as_deref(),
+            user_id: self.user_id.0.as_deref(),
+            anonymous_id: self.anonymous_id.0.as_deref(),
+            group_id: self.group_id.0.as_deref(),
+            context_group_id: self.context.as_ref().and_then(|c| c.group_id.0.as_deref()),
+            event: self.event.as_deref(),
+            name: self.name.as_deref(),
+            properties: self.properties.as_ref().map(Fields::object),
+            traits: self.traits.as_ref().map(Fields::object),
+            timestamp: self.timestamp.as_ref().map(Stamp::time),
+            original_timestamp: self.original_timestamp.as_ref().map(Stamp::time),
+            received_at: self.received_at.as_ref().map(Stamp::time),
+            subject: self.subject.0.as_deref(),
+            to: self.to.as_deref(),
+            role: self.role.as_deref(),
+            actor: self.actor.as_deref(),
+            reason: self.reason.as_deref(),
+            override_: self.override_,
+            escalation: self.escalation.as_deref(),
+        }
+    }
+}
+
+/// A time as read: epoch milliseconds, or the JSON text of a value that is
+/// not a time.
+pub(crate) type Time<'a> = Result<i64, &'a str>;
+
+/// `properties` or `traits` as read: the key/value pairs of an object,
+/// values as JSON text, or `not_object` for any other JSON value.
+#[derive(Debug, Default)]
+pub(crate) struct Object<'a> {
+    pub(crate) pairs: SmallVec<[(&'a str, &'a str); 4]>,
+    pub(crate) not_object: bool,
+}
+
+impl<'a> Object<'a> {
+    /// The first value of `key` (serde_json keeps every duplicate).
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+/// A call as [`from_call`] checks it, whichever parser read it: the scanner
+/// fills it straight from the line, the serde_json path borrows it from a
+/// [`RawCall`]. Its strings are borrowed: unlike a `RawCall`, it costs next
+/// to nothing to drop.
+#[derive(Debug, Default)]
+pub(crate) struct Call<'a> {
+    pub(crate) kind: Option<&'a str>,
+    pub(crate) message_id: Option<&'a str>,
+    pub(crate) user_id: Option<&'a str>,
+    pub(crate) anonymous_id: Option<&'a str>,
+    pub(crate) group_id: Option<&'a str>,
+    pub(crate) context_group_id: Option<&'a str>,
+    pub(crate) event: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) properties: Option<Object<'a>>,
+    pub(crate) traits: Option<Object<'a>>,
+    pub(crate) timestamp: Option<Time<'a>>,
+    pub(crate) original_timestamp: Option<Time<'a>>,
+    pub(crate) received_at: Option<Time<'a>>,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) to: Option<&'a str>,
+    pub(crate) role: Option<&'a str>,
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) override_: Option<bool>,
+    pub(crate) escalation: Option<&'a str>,
 }
 
 /// Why a line was not processed. `DeadLetter` reasons are written to the
@@ -453,8 +545,13 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// Parses one line. `symbols` interns string values so they compare as
 /// integers.
 pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
-    parse_line_fast(line, program, symbols)
-        .unwrap_or_else(|| parse_line_serde(line, program, symbols))
+    // `parse_line_fast`, without wrapping the large result in an `Option`
+    // only to unwrap it.
+    let mut call = Call::default();
+    match scan::call(line, &mut call) {
+        Some(()) => from_call(&call, program, symbols),
+        None => parse_line_serde(line, program, symbols),
+    }
 }
 
 /// The fast path alone: `None` when the scanner leaves the line to
@@ -465,7 +562,7 @@ pub fn parse_line_fast(
     program: &Program,
     symbols: &mut Symbols,
 ) -> Option<Result<Input, Rejected>> {
-    let mut call = RawCall::default();
+    let mut call = Call::default();
     scan::call(line, &mut call)?;
     Some(from_call(&call, program, symbols))
 }
@@ -484,15 +581,34 @@ pub fn parse_line_serde(
     }
     let call: RawCall = serde_json::from_str(line)
         .map_err(|e| dead("unparsable", format!("not a JSON object: {e}")))?;
+    let call = call.view();
     from_call(&call, program, symbols)
 }
 
+/// The call types the runtime uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallType {
+    Track,
+    Page,
+    Screen,
+    Group,
+    Identify,
+    Manual,
+    Ack,
+}
+
 /// Checks a call against the playbook, whichever parser read it.
-fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
-    let kind = call.kind.as_deref().unwrap_or("");
+fn from_call(call: &Call, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
+    let kind = call.kind.unwrap_or("");
     // What kind of call it is comes first: an ignored call needs no time.
-    match kind {
-        "track" | "page" | "screen" | "group" | "identify" | "manual" | "ack" => {}
+    let call_type = match kind {
+        "track" => CallType::Track,
+        "page" => CallType::Page,
+        "screen" => CallType::Screen,
+        "group" => CallType::Group,
+        "identify" => CallType::Identify,
+        "manual" => CallType::Manual,
+        "ack" => CallType::Ack,
         "alias" => return Err(Rejected::Ignored("alias")),
         "" => return Err(dead("bad_payload", "no `type`")),
         other => {
@@ -501,21 +617,14 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 format!("unknown call type `{}`", truncate(other, 40)),
             ))
         }
-    }
-    let stamp = call
+    };
+    let time = match call
         .timestamp
-        .as_ref()
-        .or(call.original_timestamp.as_ref())
-        .or(call.received_at.as_ref())
-        .ok_or_else(|| {
-            dead(
-                "missing_time",
-                "no `timestamp`, `originalTimestamp` or `receivedAt`",
-            )
-        })?;
-    let time = match stamp {
-        Stamp::Millis(ms) => *ms,
-        Stamp::Invalid(text) => {
+        .or(call.original_timestamp)
+        .or(call.received_at)
+    {
+        Some(Ok(ms)) => ms,
+        Some(Err(text)) => {
             return Err(dead(
                 "bad_time",
                 format!(
@@ -524,14 +633,16 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 ),
             ))
         }
+        None => {
+            return Err(dead(
+                "missing_time",
+                "no `timestamp`, `originalTimestamp` or `receivedAt`",
+            ))
+        }
     };
-    let message_id = call.message_id.0.as_deref().map(CompactString::from);
-    let account = call
-        .group_id
-        .0
-        .as_deref()
-        .or_else(|| call.context.as_ref().and_then(|c| c.group_id.0.as_deref()));
-    let user = call.user_id.0.as_deref().or(call.anonymous_id.0.as_deref());
+    let message_id = call.message_id.map(CompactString::from);
+    let account = call.group_id.or(call.context_group_id);
+    let user = call.user_id.or(call.anonymous_id);
     if call.properties.as_ref().is_some_and(|p| p.not_object) {
         return Err(dead("bad_payload", "`properties` is not an object"));
     }
@@ -563,15 +674,14 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
         }
     };
 
-    match kind {
-        "track" | "page" | "screen" => {
-            let name = match kind {
-                "track" => call
+    match call_type {
+        CallType::Track | CallType::Page | CallType::Screen => {
+            let name = match call_type {
+                CallType::Track => call
                     .event
-                    .as_deref()
                     .ok_or_else(|| dead("bad_payload", "a track call without `event`"))?,
-                "page" => call.name.as_deref().unwrap_or("Page Viewed"),
-                _ => call.name.as_deref().unwrap_or("Screen Viewed"),
+                CallType::Page => call.name.unwrap_or("Page Viewed"),
+                _ => call.name.unwrap_or("Screen Viewed"),
             };
             let Some(event) = program.event_id(name) else {
                 return Err(Rejected::UnknownEvent(name.to_string()));
@@ -608,11 +718,11 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 kind: InputKind::Track { event, props },
             })
         }
-        "group" | "identify" => {
+        CallType::Group | CallType::Identify => {
             let subject = match (account, user) {
                 (Some(a), _) => SubjectRef::Account(a.into()),
-                (None, Some(u)) if kind == "identify" => SubjectRef::User(u.into()),
-                (None, _) if kind == "group" => {
+                (None, Some(u)) if call_type == CallType::Identify => SubjectRef::User(u.into()),
+                (None, _) if call_type == CallType::Group => {
                     return Err(dead("missing_subject", "a group call without `groupId`"))
                 }
                 (None, _) => {
@@ -623,9 +733,9 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 }
             };
             let mut values = Vec::new();
-            if let Some(fields) = &call.traits {
+            if let Some(traits) = &call.traits {
                 for (i, field) in program.traits.iter().enumerate() {
-                    if let Some(raw) = fields.get(&field.name) {
+                    if let Some(raw) = traits.get(&field.name) {
                         let value = convert(raw, field, program, symbols).map_err(|why| {
                             dead("bad_trait", format!("trait `{}`: {why}", field.name))
                         })?;
@@ -633,7 +743,7 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                     }
                 }
             }
-            let user = if kind == "group" {
+            let user = if call_type == CallType::Group {
                 user.map(Box::from)
             } else {
                 None
@@ -646,32 +756,31 @@ fn from_call(call: &RawCall, program: &Program, symbols: &mut Symbols) -> Result
                 kind: InputKind::Traits { values, user },
             })
         }
-        // `manual` or `ack`: every other kind was turned away above.
-        _ => {
-            let subject = call.subject.0.as_deref().or(account).ok_or_else(|| {
+        CallType::Manual | CallType::Ack => {
+            let subject = call.subject.or(account).ok_or_else(|| {
                 dead(
                     "missing_subject",
                     format!("a `{kind}` record without `subject`"),
                 )
             })?;
             let subject = SubjectRef::Account(subject.into());
-            let owned = |c: &Option<Cow<str>>| c.as_deref().map(str::to_string);
-            let kind = if kind == "manual" {
+            let owned = |text: Option<&str>| text.map(str::to_string);
+            let kind = if call_type == CallType::Manual {
                 InputKind::Manual {
-                    to: owned(&call.to)
+                    to: owned(call.to)
                         .ok_or_else(|| dead("bad_payload", "a `manual` record without `to`"))?,
-                    role: owned(&call.role)
+                    role: owned(call.role)
                         .ok_or_else(|| dead("bad_payload", "a `manual` record without `role`"))?,
-                    actor: owned(&call.actor),
-                    reason: owned(&call.reason).filter(|r| !r.trim().is_empty()),
+                    actor: owned(call.actor),
+                    reason: owned(call.reason).filter(|r| !r.trim().is_empty()),
                     override_: call.override_.unwrap_or(false),
                 }
             } else {
                 InputKind::Ack {
-                    escalation: owned(&call.escalation).ok_or_else(|| {
+                    escalation: owned(call.escalation).ok_or_else(|| {
                         dead("bad_payload", "an `ack` record without `escalation`")
                     })?,
-                    actor: owned(&call.actor),
+                    actor: owned(call.actor),
                 }
             };
             Ok(Input {

@@ -1,14 +1,15 @@
 //! The fast path of ingest: a strict single-pass scanner for the usual shape
-//! of a call. It builds the [`RawCall`] serde_json would build, borrowing
-//! from the line, and gives up (`None`) on anything unusual: an escape in a
-//! key or in a string it decodes, an id that is not a string, a duplicate
-//! field, deep nesting, a syntax error. The caller then takes the serde_json path, which
-//! gives the same answer for the lines accepted here and says what is wrong
-//! with the others, so nothing here needs an error message.
+//! of a call. It fills the [`Call`] that serde_json's [`RawCall`] would give,
+//! borrowing from the line, and gives up (`None`) on anything unusual: an
+//! escape in a key or in a string it decodes, an id that is not a string, a
+//! duplicate field, deep nesting, a syntax error. The caller then takes the
+//! serde_json path, which gives the same answer for the lines accepted here
+//! and says what is wrong with the others, so nothing here needs an error
+//! message.
+//!
+//! [`RawCall`]: crate::ingest::RawCall
 
-use std::borrow::Cow;
-
-use crate::ingest::{Fields, Id, RawCall, RawContext, Stamp};
+use crate::ingest::{Call, Object, Time};
 use crate::time;
 
 /// Containers nested deeper than this are left to serde_json.
@@ -16,7 +17,7 @@ const MAX_DEPTH: u32 = 16;
 
 /// Scans one line into `call` (fresh), as serde_json would read it, or
 /// gives up with `None`. The call is large, so it is filled in place.
-pub(crate) fn call<'a>(line: &'a str, call: &mut RawCall<'a>) -> Option<()> {
+pub(crate) fn call<'a>(line: &'a str, call: &mut Call<'a>) -> Option<()> {
     let mut s = Scanner { text: line, pos: 0 };
     s.ws();
     s.call(call)?;
@@ -48,6 +49,91 @@ fn string_end(bytes: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
     Some(at + len)
+}
+
+/// The fields of a call that are read; any other key is skipped.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Type,
+    MessageId,
+    UserId,
+    AnonymousId,
+    GroupId,
+    Event,
+    Name,
+    Properties,
+    Traits,
+    Context,
+    Timestamp,
+    OriginalTimestamp,
+    ReceivedAt,
+    Subject,
+    To,
+    Role,
+    Actor,
+    Reason,
+    Override,
+    Escalation,
+}
+
+impl Field {
+    /// The key as it follows its opening quote, closing quote included, so
+    /// that a longer key never matches it.
+    const fn quoted_key(self) -> &'static [u8] {
+        match self {
+            Field::Type => b"type\"",
+            Field::MessageId => b"messageId\"",
+            Field::UserId => b"userId\"",
+            Field::AnonymousId => b"anonymousId\"",
+            Field::GroupId => b"groupId\"",
+            Field::Event => b"event\"",
+            Field::Name => b"name\"",
+            Field::Properties => b"properties\"",
+            Field::Traits => b"traits\"",
+            Field::Context => b"context\"",
+            Field::Timestamp => b"timestamp\"",
+            Field::OriginalTimestamp => b"originalTimestamp\"",
+            Field::ReceivedAt => b"receivedAt\"",
+            Field::Subject => b"subject\"",
+            Field::To => b"to\"",
+            Field::Role => b"role\"",
+            Field::Actor => b"actor\"",
+            Field::Reason => b"reason\"",
+            Field::Override => b"override\"",
+            Field::Escalation => b"escalation\"",
+        }
+    }
+
+    /// The field whose key starts `text` (just after the opening quote).
+    /// The first byte picks the candidates, and each comparison has a
+    /// constant length, so it compiles to a load or two and no `memcmp`.
+    #[inline]
+    fn at_start_of(text: &[u8]) -> Option<Field> {
+        let is = |field: Field| text.starts_with(field.quoted_key());
+        Some(match *text.first()? {
+            b't' if is(Field::Type) => Field::Type,
+            b't' if is(Field::Timestamp) => Field::Timestamp,
+            b't' if is(Field::Traits) => Field::Traits,
+            b't' if is(Field::To) => Field::To,
+            b'm' if is(Field::MessageId) => Field::MessageId,
+            b'u' if is(Field::UserId) => Field::UserId,
+            b'g' if is(Field::GroupId) => Field::GroupId,
+            b'e' if is(Field::Event) => Field::Event,
+            b'e' if is(Field::Escalation) => Field::Escalation,
+            b'p' if is(Field::Properties) => Field::Properties,
+            b'a' if is(Field::AnonymousId) => Field::AnonymousId,
+            b'a' if is(Field::Actor) => Field::Actor,
+            b'n' if is(Field::Name) => Field::Name,
+            b'c' if is(Field::Context) => Field::Context,
+            b'o' if is(Field::OriginalTimestamp) => Field::OriginalTimestamp,
+            b'o' if is(Field::Override) => Field::Override,
+            b'r' if is(Field::ReceivedAt) => Field::ReceivedAt,
+            b'r' if is(Field::Role) => Field::Role,
+            b'r' if is(Field::Reason) => Field::Reason,
+            b's' if is(Field::Subject) => Field::Subject,
+            _ => return None,
+        })
+    }
 }
 
 struct Scanner<'a> {
@@ -105,6 +191,13 @@ impl<'a> Scanner<'a> {
     #[inline]
     fn plain_str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
+        self.plain_body()
+    }
+
+    /// The text after an opening quote up to the closing one, which must
+    /// come before any escape.
+    #[inline]
+    fn plain_body(&mut self) -> Option<&'a str> {
         let start = self.pos;
         let rest = self.text.as_bytes().get(start..)?;
         let len = string_end(rest)?;
@@ -197,9 +290,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             let key = self.plain_str()?;
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
+            self.colon()?;
             entry(self, key)?;
             self.ws();
             match self.bump()? {
@@ -250,66 +341,66 @@ impl<'a> Scanner<'a> {
         self.text.get(start..self.pos)
     }
 
-    // The readers below write straight into the call's (still empty) field:
-    // returning the value and copying it in measured slower.
-
-    #[inline]
-    fn opt_str(&mut self, out: &mut Option<Cow<'a, str>>) -> Option<()> {
-        if !self.null()? {
-            *out = Some(Cow::Borrowed(self.plain_str()?));
+    /// A plain string or `null`. Ids too: numeric ids and the rest go to
+    /// serde_json.
+    #[inline(always)]
+    fn nullable_str(&mut self) -> Option<Option<&'a str>> {
+        if self.null()? {
+            return Some(None);
         }
-        Some(())
-    }
-
-    /// A string id, or `null`; numeric ids and the rest go to serde_json.
-    #[inline]
-    fn id(&mut self, out: &mut Id<'a>) -> Option<()> {
-        if !self.null()? {
-            out.0 = Some(Cow::Borrowed(self.plain_str()?));
-        }
-        Some(())
+        self.plain_str().map(Some)
     }
 
     /// An RFC 3339 string, or epoch milliseconds as a whole number that
     /// fits an `i64` (serde_json reads `-0` as a float, hence no sign).
-    fn stamp(&mut self, out: &mut Option<Stamp>) -> Option<()> {
+    fn stamp(&mut self) -> Option<Option<Time<'a>>> {
         if self.null()? {
-            return Some(());
+            return Some(None);
         }
-        *out = Some(if self.peek()? == b'"' {
+        if self.peek()? == b'"' {
+            let start = self.pos;
+            // The usual `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, quotes included: what
+            // the fast parser takes has no escape, quote or control
+            // character, so this is the whole string and needs no scan.
+            if let Some([b'"', usual @ .., b'"']) = self.text.as_bytes().get(start..start + 26) {
+                if let Some(ms) = time::fast_utc(usual) {
+                    self.pos = start + 26;
+                    return Some(Some(Ok(ms)));
+                }
+            }
             let text = self.plain_str()?;
-            match time::parse_rfc3339(text) {
-                Some(ms) => Stamp::Millis(ms),
-                None => Stamp::Invalid(format!("\"{text}\"")),
-            }
-        } else {
-            let text = self.number()?;
-            if !text.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            Stamp::Millis(text.parse().ok()?)
-        });
-        Some(())
+            // Without escapes, the JSON text is the value in quotes, as
+            // the serde_json path quotes it.
+            let quoted = self.text.get(start..self.pos)?;
+            return Some(Some(time::parse_rfc3339(text).ok_or(quoted)));
+        }
+        let text = self.number()?;
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Some(Ok(text.parse().ok()?)))
     }
 
     /// `properties` or `traits`: an object (keys plain, values as text) or
-    /// `null`.
-    fn fields(&mut self, out: &mut Option<Fields<'a>>) -> Option<()> {
+    /// `null`. Filled in place: the pairs are kept inline, and moving them
+    /// would copy them.
+    fn fields(&mut self, out: &mut Option<Object<'a>>) -> Option<()> {
         if self.null()? {
             return Some(());
         }
-        let fields = out.insert(Fields::default());
+        let pairs = &mut out.insert(Object::default()).pairs;
         self.object(1, |s, key| {
-            fields.pairs.push((Cow::Borrowed(key), s.raw(2)?));
+            pairs.push((key, s.raw(2)?));
             Some(())
         })
     }
 
-    fn context(&mut self, out: &mut Option<RawContext<'a>>) -> Option<()> {
+    /// The `groupId` of `context`, which may be `null`.
+    fn context_group_id(&mut self) -> Option<Option<&'a str>> {
         if self.null()? {
-            return Some(());
+            return Some(None);
         }
-        let context = out.insert(RawContext::default());
+        let mut group_id = None;
         let mut seen = false;
         self.object(1, |s, key| {
             if key != "groupId" {
@@ -318,54 +409,115 @@ impl<'a> Scanner<'a> {
             if std::mem::replace(&mut seen, true) {
                 return None;
             }
-            s.id(&mut context.group_id)
-        })
+            group_id = s.nullable_str()?;
+            Some(())
+        })?;
+        Some(group_id)
     }
 
-    fn flag(&mut self, out: &mut Option<bool>) -> Option<()> {
-        if !self.null()? {
-            *out = Some(match self.peek()? {
-                b't' => self.literal(b"true").map(|()| true)?,
-                _ => self.literal(b"false").map(|()| false)?,
-            });
+    fn flag(&mut self) -> Option<Option<bool>> {
+        if self.null()? {
+            return Some(None);
         }
+        Some(Some(match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true)?,
+            _ => self.literal(b"false").map(|()| false)?,
+        }))
+    }
+
+    /// `:` and the whitespace around it.
+    #[inline]
+    fn colon(&mut self) -> Option<()> {
+        // Usually no whitespace comes first: checking for the colon alone
+        // measured cheaper than starting with `ws`.
+        if self.peek()? != b':' {
+            self.ws();
+        }
+        self.eat(b':')?;
+        self.ws();
         Some(())
     }
 
-    fn call(&mut self, call: &mut RawCall<'a>) -> Option<()> {
+    /// The value of a known field, into its place in `call`. The strings
+    /// share one reader, inlined once.
+    #[inline(always)]
+    fn field(&mut self, field: Field, call: &mut Call<'a>) -> Option<()> {
+        let string = match field {
+            Field::Type => &mut call.kind,
+            Field::MessageId => &mut call.message_id,
+            Field::UserId => &mut call.user_id,
+            Field::AnonymousId => &mut call.anonymous_id,
+            Field::GroupId => &mut call.group_id,
+            Field::Event => &mut call.event,
+            Field::Name => &mut call.name,
+            Field::Subject => &mut call.subject,
+            Field::To => &mut call.to,
+            Field::Role => &mut call.role,
+            Field::Actor => &mut call.actor,
+            Field::Reason => &mut call.reason,
+            Field::Escalation => &mut call.escalation,
+            Field::Properties => return self.fields(&mut call.properties),
+            Field::Traits => return self.fields(&mut call.traits),
+            Field::Context => {
+                call.context_group_id = self.context_group_id()?;
+                return Some(());
+            }
+            Field::Timestamp => {
+                call.timestamp = self.stamp()?;
+                return Some(());
+            }
+            Field::OriginalTimestamp => {
+                call.original_timestamp = self.stamp()?;
+                return Some(());
+            }
+            Field::ReceivedAt => {
+                call.received_at = self.stamp()?;
+                return Some(());
+            }
+            Field::Override => {
+                call.override_ = self.flag()?;
+                return Some(());
+            }
+        };
+        *string = self.nullable_str()?;
+        Some(())
+    }
+
+    fn call(&mut self, call: &mut Call<'a>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
         // serde rejects a known field given twice.
         let mut seen = 0u32;
-        self.object(0, |s, key| {
-            let (bit, read) = match key {
-                "type" => (0, s.opt_str(&mut call.kind)),
-                "messageId" => (1, s.id(&mut call.message_id)),
-                "userId" => (2, s.id(&mut call.user_id)),
-                "anonymousId" => (3, s.id(&mut call.anonymous_id)),
-                "groupId" => (4, s.id(&mut call.group_id)),
-                "event" => (5, s.opt_str(&mut call.event)),
-                "name" => (6, s.opt_str(&mut call.name)),
-                "properties" => (7, s.fields(&mut call.properties)),
-                "traits" => (8, s.fields(&mut call.traits)),
-                "context" => (9, s.context(&mut call.context)),
-                "timestamp" => (10, s.stamp(&mut call.timestamp)),
-                "originalTimestamp" => (11, s.stamp(&mut call.original_timestamp)),
-                "receivedAt" => (12, s.stamp(&mut call.received_at)),
-                "subject" => (13, s.id(&mut call.subject)),
-                "to" => (14, s.opt_str(&mut call.to)),
-                "role" => (15, s.opt_str(&mut call.role)),
-                "actor" => (16, s.opt_str(&mut call.actor)),
-                "reason" => (17, s.opt_str(&mut call.reason)),
-                "override" => (18, s.flag(&mut call.override_)),
-                "escalation" => (19, s.opt_str(&mut call.escalation)),
-                _ => return s.skip(1),
-            };
-            read?;
-            if seen & (1 << bit) != 0 {
-                return None;
+        // As `object`, but a known key is matched in place, before (and
+        // instead of) reading it as a string.
+        loop {
+            self.eat(b'"')?;
+            let rest = self.text.as_bytes().get(self.pos..)?;
+            if let Some(field) = Field::at_start_of(rest) {
+                self.pos += field.quoted_key().len();
+                let bit = 1 << field as u32;
+                if seen & bit != 0 {
+                    return None;
+                }
+                seen |= bit;
+                self.colon()?;
+                self.field(field, call)?;
+            } else {
+                self.plain_body()?;
+                self.colon()?;
+                self.skip(1)?;
             }
-            seen |= 1 << bit;
-            Some(())
-        })
+            self.ws();
+            match self.bump()? {
+                b',' => self.ws(),
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
     }
 }
 

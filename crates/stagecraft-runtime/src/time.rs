@@ -29,72 +29,165 @@ fn digits(bytes: &[u8]) -> Option<i64> {
     Some(value)
 }
 
-/// Days since 1970-01-01 of a valid proleptic Gregorian date (Howard
-/// Hinnant's `days_from_civil`); cheaper than building a chrono date on
-/// every input line.
-fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
-    if !(1..=month_days).contains(&day) {
+/// Days before each month (1 to 12) in a year that starts in March, as
+/// `days_from_civil` counts: (153 * ((month + 9) % 12) + 2) / 5.
+const DAYS_BEFORE_MONTH_FROM_MARCH: [u32; 13] =
+    [0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275];
+
+const DAYS_IN_MONTH: [u32; 13] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/// Days since 1970-01-01 of a valid proleptic Gregorian date in the years 0
+/// to 9999 (Howard Hinnant's `days_from_civil`); cheaper than building a
+/// chrono date on every input line.
+fn days_from_civil(year: u32, month: u32, day: u32) -> Option<i64> {
+    let month_days = *DAYS_IN_MONTH.get(month as usize).filter(|&&d| d > 0)?;
+    if day == 0 || day > month_days {
         return None;
     }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    Some(era * 146_097 + day_of_era - 719_468)
+    // The table allows 29 February in every year.
+    if month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) {
+        return None;
+    }
+    // A year that starts in March puts the leap day last. One 400-year era
+    // (146,097 days) is added so that year 0's January stays unsigned.
+    let shifted_year = year + 400 - u32::from(month <= 2);
+    let days = shifted_year * 365 + shifted_year / 4 - shifted_year / 100
+        + shifted_year / 400
+        + DAYS_BEFORE_MONTH_FROM_MARCH[month as usize]
+        + day
+        - 1;
+    Some(i64::from(days) - 719_468 - 146_097)
 }
 
-fn fast_utc(b: &[u8]) -> Option<i64> {
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || (b[10] != b'T' && b[10] != b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    if *b.last()? != b'Z' {
-        return None;
-    }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
-    let rest = &b[19..b.len() - 1];
-    let millis = match rest {
-        [] => 0,
-        [b'.', frac @ ..] if !frac.is_empty() && frac.len() <= 9 => {
-            let mut ms = digits(&frac[..frac.len().min(3)])?;
-            for _ in frac.len()..3 {
-                ms *= 10;
+/// What eight bytes, read as a little-endian word, must look like: built
+/// from a pattern where `0` stands for any ASCII digit, `T` for `T` or `t`,
+/// and any other byte for itself.
+struct Shape {
+    mask: u64,
+    expected: u64,
+    digit_sixes: u64,
+    digit_high_nibbles: u64,
+}
+
+impl Shape {
+    const fn of(pattern: &[u8; 8]) -> Shape {
+        let mut shape = Shape {
+            mask: 0,
+            expected: 0,
+            digit_sixes: 0,
+            digit_high_nibbles: 0,
+        };
+        let mut i = 0;
+        while i < 8 {
+            let shift = 8 * i;
+            let (mask, expected) = match pattern[i] {
+                b'0' => (0xf0, b'0'),
+                b'T' => (0xdf, b'T'),
+                other => (0xff, other),
+            };
+            shape.mask |= (mask as u64) << shift;
+            shape.expected |= (expected as u64) << shift;
+            if pattern[i] == b'0' {
+                shape.digit_sixes |= 0x06 << shift;
+                shape.digit_high_nibbles |= 0xf0 << shift;
             }
-            digits(frac)?;
-            ms
+            i += 1;
         }
-        _ => return None,
-    };
-    if hour > 23 || minute > 59 || second > 59 {
+        shape
+    }
+
+    /// Whether `word` has this shape. A digit's high nibble is 3, and stays
+    /// 3 when 6 is added (at most `9`); once the first test holds, adding 6
+    /// carries into no other byte.
+    #[inline]
+    fn matches(&self, word: u64) -> bool {
+        word & self.mask == self.expected
+            && word.wrapping_add(self.digit_sixes) & self.digit_high_nibbles
+                == self.expected & self.digit_high_nibbles
+    }
+}
+
+const DATE: Shape = Shape::of(b"0000-00-");
+const DAY_HOUR_MINUTE: Shape = Shape::of(b"00T00:00");
+const SECOND_MILLIS: Shape = Shape::of(b":00.000Z");
+
+/// The two-digit numbers starting at each byte of a word of checked digits:
+/// byte `i` becomes 10 × digit `i` + digit `i + 1` (at most 165 where a
+/// separator follows, so no byte carries into the next).
+#[inline]
+fn two_digit_numbers(word: u64) -> u64 {
+    let digits = word & 0x0f0f_0f0f_0f0f_0f0f;
+    digits * 10 + (digits >> 8)
+}
+
+#[inline]
+fn byte(word: u64, at: u32) -> u32 {
+    (word >> (8 * at)) as u32 & 0xff
+}
+
+fn word(bytes: &[u8; 8]) -> u64 {
+    u64::from_le_bytes(*bytes)
+}
+
+/// `YYYY-MM-DDTHH:MM` (`T` or `t`) as minutes since the epoch, the digits
+/// checked and read eight bytes at a time.
+fn date_time_minutes(b: &[u8; 16]) -> Option<i64> {
+    let date = word(b.first_chunk()?);
+    let day_hour_minute = word(b.last_chunk()?);
+    if !(DATE.matches(date) && DAY_HOUR_MINUTE.matches(day_hour_minute)) {
         return None;
     }
-    let days = days_from_civil(year, month, day)?;
-    Some(
-        days * MILLIS_PER_DAY
-            + hour * 3_600_000
-            + minute * MILLIS_PER_MINUTE
-            + second * 1_000
-            + millis,
-    )
+    let date = two_digit_numbers(date);
+    let day_hour_minute = two_digit_numbers(day_hour_minute);
+    let (hour, minute) = (byte(day_hour_minute, 3), byte(day_hour_minute, 6));
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    let year = byte(date, 0) * 100 + byte(date, 2);
+    let days = days_from_civil(year, byte(date, 5), byte(day_hour_minute, 0))?;
+    Some(days * 1_440 + i64::from(hour * 60 + minute))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f]Z`, the fraction of one to nine digits. What it
+/// accepts is ASCII digits and `-:.TtZ` only, so the ingest scanner may try
+/// it on the bytes of a JSON string before it finds the string's end.
+pub(crate) fn fast_utc(b: &[u8]) -> Option<i64> {
+    let (date_time, rest) = b.split_first_chunk::<16>()?;
+    let millis_of_minute = if let Ok(second_millis) = <&[u8; 8]>::try_from(rest) {
+        // The usual `:SS.mmmZ`, checked and read as one word.
+        let second_millis = word(second_millis);
+        if !SECOND_MILLIS.matches(second_millis) {
+            return None;
+        }
+        let numbers = two_digit_numbers(second_millis);
+        let millis = byte(numbers, 4) * 10 + (byte(second_millis, 6) & 0xf);
+        byte(numbers, 1) * 1_000 + millis
+    } else {
+        let [b':', tens, ones, ref fraction @ .., b'Z'] = *rest else {
+            return None;
+        };
+        let (tens, ones) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+        if tens > 9 || ones > 9 {
+            return None;
+        }
+        let millis = match *fraction {
+            [] => 0,
+            [b'.', ref frac @ ..] if !frac.is_empty() && frac.len() <= 9 => {
+                let mut ms = digits(&frac[..frac.len().min(3)])?;
+                for _ in frac.len()..3 {
+                    ms *= 10;
+                }
+                digits(frac)?;
+                ms
+            }
+            _ => return None,
+        };
+        u32::from(tens * 10 + ones) * 1_000 + u32::try_from(millis).ok()?
+    };
+    if millis_of_minute >= 60_000 {
+        return None;
+    }
+    Some(date_time_minutes(date_time)? * MILLIS_PER_MINUTE + i64::from(millis_of_minute))
 }
 
 /// `2026-01-01T00:00:00.000Z`: the one format outcomes use.
@@ -174,11 +267,11 @@ mod tests {
     fn days_from_civil_agrees_with_chrono() {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
         for year in [
-            0, 1, 1600, 1899, 1900, 1969, 1970, 2000, 2024, 2026, 2100, 9999,
+            0, 1, 4, 100, 400, 1600, 1899, 1900, 1969, 1970, 2000, 2024, 2026, 2100, 9996, 9999,
         ] {
             for month in 0..=13 {
                 for day in 0..=32 {
-                    let chrono = NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32)
+                    let chrono = NaiveDate::from_ymd_opt(year as i32, month, day)
                         .map(|d| (d - epoch).num_days());
                     assert_eq!(
                         super::days_from_civil(year, month, day),
@@ -189,6 +282,8 @@ mod tests {
             }
         }
     }
+
+    use proptest::prelude::*;
 
     use super::*;
 
@@ -203,6 +298,122 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2026-02-30T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    /// chrono's reading, which the fast path must match.
+    fn chrono_millis(text: &str) -> Option<i64> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono_at_the_edges() {
+        for text in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T23:59:59.999Z",
+            "2100-02-29T00:00:00Z",
+            "1900-02-29T00:00:00.000Z",
+            "0000-02-29T00:00:00Z",
+            "0000-01-01T00:00:00.000Z",
+            "0001-02-28T12:00:00Z",
+            "9999-12-31T23:59:59.999Z",
+            "1969-12-31T23:59:59.999Z",
+            "2026-01-12T11:12:12.081Z",
+            "2026-04-31T00:00:00Z",
+            "2026-00-10T00:00:00Z",
+            "2026-13-10T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-32T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T23:60:00Z",
+            "2026-01-01T23:59:60Z",
+            "2026-01-01T23:59:60.999Z",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00.1Z",
+            "2026-01-01T00:00:00.12Z",
+            "2026-01-01T00:00:00.1239Z",
+            "2026-01-01T00:00:00.123456789Z",
+            "2026-01-01T00:00:00.1234567890Z",
+            "2026-01-01t00:00:00.000Z",
+            "2026-01-01T00:00:00.000z",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01V00:00:00.000Z",
+            "2026-01-01\u{14}00:00:00.000Z",
+            "2026-01-01T00:00:00.000+00:00",
+            "2026-01-01T00:00:00.000-05:30",
+            "2026-1-01T00:00:00Z",
+            "+2026-01-01T00:00:00Z",
+            "2026/01/01T00:00:00Z",
+            "2026-01-01T00-00-00Z",
+            "2026-01-01T00:00:0aZ",
+            "2026-01-01T00:00:00.0a0Z",
+            "2026-01-01T00:00:00.:00Z",
+            "2026-01-01T00:00:00.0:0Z",
+            "2026-01-01T00:00:00.00:Z",
+            "2026-01-01T00:00:00.00/Z",
+            "2026-01-01T0:00:00.000Z",
+            "2026-01-0:T00:00:00Z",
+            "2026-01-01T00:00:00",
+            "\u{ff12}026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(text), chrono_millis(text), "{text}");
+        }
+        for usual in ["2026-01-12T11:12:12.081Z", "2026-01-12T11:12:12Z"] {
+            assert!(fast_utc(usual.as_bytes()).is_some(), "{usual}");
+            assert_eq!(fast_utc(usual.as_bytes()), chrono_millis(usual));
+        }
+    }
+
+    /// Timestamps of the usual shape with every field in and past its
+    /// range, other fractions, zones and separators.
+    fn stamp() -> impl Strategy<Value = String> {
+        let fraction = prop_oneof![
+            2 => (0u32..1000).prop_map(|ms| format!(".{ms:03}")),
+            1 => Just(String::new()),
+            1 => "\\.[0-9]{0,10}",
+        ];
+        let zone = prop_oneof![
+            8 => Just("Z"),
+            1 => Just("z"),
+            1 => Just("+00:00"),
+            1 => Just("-05:30"),
+        ];
+        let separator = prop_oneof![8 => Just('T'), 1 => Just('t'), 1 => Just(' ')];
+        (
+            (0u32..=9999, 0u32..=13, 0u32..=32),
+            (0u32..=25, 0u32..=61, 0u32..=61),
+            fraction,
+            zone,
+            separator,
+        )
+            .prop_map(|((y, mo, d), (h, mi, s), fraction, zone, separator)| {
+                format!("{y:04}-{mo:02}-{d:02}{separator}{h:02}:{mi:02}:{s:02}{fraction}{zone}")
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn parses_as_chrono_does(text in stamp()) {
+            prop_assert_eq!(parse_rfc3339(&text), chrono_millis(&text));
+        }
+
+        #[test]
+        fn parses_edited_stamps_as_chrono_does(
+            text in stamp(),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"09/:-.+TZa \x7f".to_vec())),
+                1..3,
+            ),
+        ) {
+            let mut bytes = text.into_bytes();
+            for (at, byte) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            let text = String::from_utf8(bytes).expect("ASCII");
+            prop_assert_eq!(parse_rfc3339(&text), chrono_millis(&text));
+        }
     }
 
     #[test]

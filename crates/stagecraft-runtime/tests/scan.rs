@@ -122,6 +122,11 @@ fn unusual_but_common_shapes_take_the_fast_path() {
         r#"{"type":"ack","groupId":"a1","escalation":"e","timestamp":"2026-01-01T00:00:00Z"}"#,
         r#"{"type":"alias","timestamp":"2026-01-01T00:00:00Z"}"#,
         r#"{"type":"track","event":"Login","properties":{"product":"a"},"timestamp":"not a time"}"#,
+        // Keys that start with a known key, and times of the usual shape
+        // that are not times.
+        r#"{"types":1,"type":"track","events":[],"event":"Login","tokens":"x","groupIds":{},"groupId":"a","timestampMs":5,"timestamp":"2026-02-30T00:00:00.000Z"}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","timestamp":"2026-01-01T24:00:00.000Z"}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","timestamp":"2026-01-01T00:00:00.000Z "}"#,
         r#"{}"#,
     ] {
         assert!(agree(line), "not on the fast path: {line}");
@@ -267,6 +272,9 @@ static STAMPS: Pool = Pool {
     plain: &[
         r#""2026-01-01T00:00:00Z""#,
         r#""2026-01-01T00:01:20.701Z""#,
+        r#""2024-02-29T23:59:59.999Z""#,
+        r#""2026-02-29T00:00:00.000Z""#,
+        r#""2026-01-01T00:00:00.000Zx""#,
         r#""2026-01-01T00:00:00.123456789Z""#,
         r#""2026-01-01T01:00:00+01:00""#,
         r#""2026-01-01T00:00:00.5-05:30""#,
@@ -367,7 +375,15 @@ static TEXTS: Pool = Pool {
 };
 
 static OTHER_KEYS: Pool = Pool {
-    plain: &["integrations", "sentAt", "version", "", "é"],
+    plain: &[
+        "integrations",
+        "sentAt",
+        "version",
+        "",
+        "é",
+        "types",
+        "tokens",
+    ],
     odd: &["typ\\u0065", "x\\\"y"],
 };
 
