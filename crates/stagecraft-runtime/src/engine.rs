@@ -558,7 +558,7 @@ impl Core {
         self.newest = self.newest.max(input.time);
         self.seq += 1;
         if self.config.allowed_lateness_millis == 0 {
-            self.process(c, input, line, sink);
+            self.process(c, &input, line, sink);
             return;
         }
         self.pending.push(Reverse(Pending {
@@ -583,7 +583,7 @@ impl Core {
     fn release(&mut self, c: &Compiled, upto: i64, sink: &mut dyn Sink) {
         while self.pending.peek().is_some_and(|Reverse(p)| p.time <= upto) {
             if let Some(Reverse(p)) = self.pending.pop() {
-                self.process(c, p.input, p.line, sink);
+                self.process(c, &p.input, p.line, sink);
             }
         }
     }
@@ -704,12 +704,12 @@ impl Core {
         index
     }
 
-    fn process(&mut self, c: &Compiled, input: Input, line: u64, sink: &mut dyn Sink) {
+    fn process(&mut self, c: &Compiled, input: &Input, line: u64, sink: &mut dyn Sink) {
         self.fire_timers(c, input.time, false, sink);
         self.clock = self.clock.max(input.time);
-        let account = match input.subject {
-            SubjectRef::Account(key) => Some(key),
-            SubjectRef::User(user) => self.user_accounts.get(&user).cloned(),
+        let account = match &input.subject {
+            SubjectRef::Account(key) => Some(key.clone()),
+            SubjectRef::User(user) => self.user_accounts.get(user).cloned(),
         };
         let Some(account) = account else {
             if matches!(input.kind, InputKind::Traits { .. }) {
@@ -726,8 +726,8 @@ impl Core {
             return;
         };
         let t = input.time;
-        match input.kind {
-            InputKind::Track { event, props } => {
+        match &input.kind {
+            &InputKind::Track { event, ref props } => {
                 self.summary.events += 1;
                 let s = match &input.per {
                     Some(per) => {
@@ -739,31 +739,31 @@ impl Core {
                 };
                 let cause = Cause::Event {
                     event,
-                    message_id: input.message_id,
+                    message_id: input.message_id.clone(),
                     line,
                 };
-                self.on_track(c, s, event, &props, t, &cause, sink);
+                self.on_track(c, s, event, props, t, &cause, sink);
             }
             InputKind::Traits { values, user } => {
                 self.summary.trait_updates += 1;
                 if let Some(user) = user {
                     self.user_accounts
-                        .insert(CompactString::from(&*user), account.clone());
+                        .insert(CompactString::from(&**user), account.clone());
                 }
                 if c.program.subject_per.is_some() {
                     // The account's traits belong to all its lifecycles.
                     let entry = self.accounts.entry(account.clone()).or_default();
-                    for (index, value) in &values {
+                    for (index, value) in values {
                         entry.values.retain(|(i, _)| i != index);
                         entry.values.push((*index, *value));
                     }
                     let subjects = entry.subjects.clone();
                     for s in subjects {
-                        self.on_traits(c, s, &values, t);
+                        self.on_traits(c, s, values, t);
                     }
                 } else {
                     let s = self.subject_index(c, &account);
-                    self.on_traits(c, s, &values, t);
+                    self.on_traits(c, s, values, t);
                 }
             }
             InputKind::Manual {
@@ -775,18 +775,18 @@ impl Core {
             } => {
                 self.summary.manual_requests += 1;
                 let cause = Cause::Request {
-                    message_id: input.message_id,
+                    message_id: input.message_id.clone(),
                     line,
                 };
                 let info = ManualInfo {
-                    to,
-                    role,
-                    actor,
-                    reason,
+                    to: to.clone(),
+                    role: role.clone(),
+                    actor: actor.clone(),
+                    reason: reason.clone(),
                     rejection: None,
                 };
                 match self.subjects.find(&account) {
-                    Some(s) => self.on_manual(c, s, info, override_, t, &cause, sink),
+                    Some(s) => self.on_manual(c, s, info, *override_, t, &cause, sink),
                     None => self.dead_letter(
                         line,
                         "unknown_subject",
@@ -798,10 +798,10 @@ impl Core {
             }
             InputKind::Ack { escalation, actor } => {
                 let cause = Cause::Request {
-                    message_id: input.message_id,
+                    message_id: input.message_id.clone(),
                     line,
                 };
-                self.on_ack(c, &account, &escalation, actor, t, &cause, line, sink);
+                self.on_ack(c, &account, escalation, actor.clone(), t, &cause, line, sink);
             }
         }
     }
@@ -1036,8 +1036,8 @@ impl Core {
             let value: Result<Option<i64>, EvalError> = match plan.store {
                 MetricStore::Counter { word } => Ok(Some(subject.word(word))),
                 MetricStore::Times { segment, window } => {
-                    subject.evict(layout, segment, t, window);
-                    Ok(Some(subject.segment(layout, segment).len() as i64))
+                    // One word per entry.
+                    Ok(Some(subject.evict(layout, segment, t, window) as i64))
                 }
                 MetricStore::Ever { word } => Ok(Some(subject.word(word))),
                 MetricStore::Value { word } => Ok(if subject.word(word) == 0 {

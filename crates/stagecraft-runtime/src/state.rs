@@ -530,6 +530,7 @@ impl Subject {
 
     /// Where a segment's entries are in `segments`: the words hold each
     /// segment's end, so a segment starts where the one before it ends.
+    #[inline]
     fn segment_range(&self, layout: &StateLayout, segment: u32) -> (usize, usize) {
         let k = layout.segment_ends_base + segment as usize;
         let start = if segment == 0 { 0 } else { self.words[k - 1] };
@@ -608,18 +609,34 @@ impl Subject {
     }
 
     /// Drops the entries whose time (first word) is at or before
-    /// `now - window`: the window is `(now - window, now]`.
-    pub fn evict(&mut self, layout: &StateLayout, segment: u32, now: i64, window: i64) {
+    /// `now - window` (the window is `(now - window, now]`); returns the
+    /// words left. Inlined: at most events nothing leaves the window.
+    #[inline]
+    pub fn evict(&mut self, layout: &StateLayout, segment: u32, now: i64, window: i64) -> usize {
         let cutoff = now.saturating_sub(window);
-        let width = usize::from(layout.segment_widths[segment as usize]);
         let (start, end) = self.segment_range(layout, segment);
+        if start == end || self.words[start] > cutoff {
+            return end - start;
+        }
+        self.evict_from(layout, segment, start, end, cutoff)
+    }
+
+    #[inline(never)]
+    fn evict_from(
+        &mut self,
+        layout: &StateLayout,
+        segment: u32,
+        start: usize,
+        end: usize,
+        cutoff: i64,
+    ) -> usize {
+        let width = usize::from(layout.segment_widths[segment as usize]);
         let mut first_kept = start;
         while first_kept < end && self.words[first_kept] <= cutoff {
             first_kept += width;
         }
-        if first_kept > start {
-            self.drop_front(layout, segment, (first_kept - start) / width);
-        }
+        self.drop_front(layout, segment, (first_kept - start) / width);
+        end - first_kept
     }
 
     /// Inserts a value into a sorted segment of distinct values.
