@@ -801,7 +801,16 @@ impl Core {
                     message_id: input.message_id.clone(),
                     line,
                 };
-                self.on_ack(c, &account, escalation, actor.clone(), t, &cause, line, sink);
+                self.on_ack(
+                    c,
+                    &account,
+                    escalation,
+                    actor.clone(),
+                    t,
+                    &cause,
+                    line,
+                    sink,
+                );
             }
         }
     }
