@@ -52,9 +52,22 @@ pub(crate) struct Checker<'a> {
     /// The score whose components are being typed (to record dependencies).
     pub current_score: Option<u32>,
     pub crossings: Vec<ir::CrossingDef>,
+    pub entered_at_slots: Vec<Option<ir::Slot>>,
+    pub last_seen_slots: Vec<Option<ir::Slot>>,
+    /// Slots allocated after `layout.on_demand_base` so far.
+    pub on_demand_slots: u32,
     pub layout: ir::Layout,
     /// Segments and scores being checked, innermost last (to name cycles).
     pub resolving: Vec<String>,
+}
+
+/// A time an expression can ask about.
+#[derive(Debug, Clone, Copy)]
+pub enum TimeOf {
+    /// When the subject last entered a stage (`entered_at(stage)`).
+    Entry(u32),
+    /// When an event last occurred (`since last "Event"`).
+    Event(u32),
 }
 
 pub(crate) fn sspan(span: Span) -> ir::SourceSpan {
@@ -89,6 +102,9 @@ impl<'a> Checker<'a> {
             segments: Vec::new(),
             current_score: None,
             crossings: Vec::new(),
+            entered_at_slots: Vec::new(),
+            last_seen_slots: Vec::new(),
+            on_demand_slots: 0,
             layout: ir::Layout::default(),
             resolving: Vec::new(),
         }
@@ -160,7 +176,7 @@ impl<'a> Checker<'a> {
             })
             .collect();
         let mut layout = self.layout;
-        layout.len = layout.crossing_base + self.crossings.len() as u32;
+        layout.len = layout.on_demand_base + self.on_demand_slots;
         let header = &self.ast.header;
         Ok(ir::Program {
             name: header.name.value.clone(),
@@ -190,6 +206,8 @@ impl<'a> Checker<'a> {
             escalations,
             policy,
             crossings: self.crossings,
+            entered_at_slots: self.entered_at_slots,
+            last_seen_slots: self.last_seen_slots,
             layout,
         })
     }
@@ -706,29 +724,51 @@ impl<'a> Checker<'a> {
         let scores = take(self.score_decls.len() as u32);
         let stage = take(1);
         let stage_entered_at = take(1);
-        let entered_at = take(self.stages.len() as u32);
         let first_seen = take(1);
-        let last_seen = take(self.events.len() as u32);
         let milestones = take(self.milestone_ids.len() as u32);
         let input_event = take(1);
         let input_timer = take(1);
         let props = take(max_props);
+        self.entered_at_slots = vec![None; self.stages.len()];
+        self.last_seen_slots = vec![None; self.events.len()];
         self.layout = ir::Layout {
             trait_base: traits,
             metric_base: metrics,
             score_base: scores,
             stage,
             stage_entered_at,
-            entered_at_base: entered_at,
             first_seen,
-            last_seen_base: last_seen,
             milestone_base: milestones,
             input_event,
             input_timer,
             prop_base: props,
-            crossing_base: next,
+            on_demand_base: next,
             len: next,
         };
+    }
+
+    /// A new slot after the fixed ones, for something an expression reads.
+    pub fn on_demand_slot(&mut self) -> ir::Slot {
+        self.on_demand_slots += 1;
+        self.layout.on_demand_base + self.on_demand_slots - 1
+    }
+
+    /// The slot holding the time an expression asks about, allocated the
+    /// first time one does.
+    pub fn time_slot(&mut self, of: TimeOf) -> ir::Slot {
+        let known = match of {
+            TimeOf::Entry(stage) => self.entered_at_slots[stage as usize],
+            TimeOf::Event(event) => self.last_seen_slots[event as usize],
+        };
+        if let Some(slot) = known {
+            return slot;
+        }
+        let slot = self.on_demand_slot();
+        match of {
+            TimeOf::Entry(stage) => self.entered_at_slots[stage as usize] = Some(slot),
+            TimeOf::Event(event) => self.last_seen_slots[event as usize] = Some(slot),
+        }
+        slot
     }
 
     // ------------------------------------------------------------ metrics

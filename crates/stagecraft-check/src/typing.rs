@@ -9,7 +9,7 @@ use stagecraft_ir::{ArithOp, Builtin, Expr, Type};
 use stagecraft_syntax::ast::{self, ExprKind};
 use stagecraft_syntax::Span;
 
-use crate::checker::{Checker, ValueName};
+use crate::checker::{Checker, TimeOf, ValueName};
 use crate::error::CheckError;
 use crate::suggest::did_you_mean;
 
@@ -168,7 +168,7 @@ impl Checker<'_> {
                 let id = self.event_id(event)?;
                 Some((
                     Expr::Since {
-                        ts: self.layout.last_seen_base + id,
+                        ts: self.time_slot(TimeOf::Event(id)),
                         fallback: self.layout.first_seen,
                     },
                     Type::Duration,
@@ -337,7 +337,7 @@ impl Checker<'_> {
                     self.type_pair_error("crosses", vty, tty, e.span);
                     return None;
                 }
-                let slot = self.layout.crossing_base + self.crossings.len() as u32;
+                let slot = self.on_demand_slot();
                 self.crossings.push(ir::CrossingDef {
                     value: ir::TypedExpr {
                         expr: v.clone(),
@@ -737,10 +737,8 @@ impl Checker<'_> {
                 return None;
             };
             let id = self.stage_id(stage)?;
-            return Some((
-                Expr::Load(self.layout.entered_at_base + id),
-                Type::Timestamp,
-            ));
+            let slot = self.time_slot(TimeOf::Entry(id));
+            return Some((Expr::Load(slot), Type::Timestamp));
         }
         let first_literal = is_int_literal(&args[0]);
         let mut typed: Vec<(Expr, Type)> = Vec::new();

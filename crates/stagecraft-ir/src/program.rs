@@ -46,6 +46,12 @@ pub struct Program {
     pub escalations: Vec<EscalationDef>,
     pub policy: Policy,
     pub crossings: Vec<CrossingDef>,
+    /// Per stage: the slot holding when the subject last entered it, for
+    /// the stages whose `entered_at` an expression reads.
+    pub entered_at_slots: Vec<Option<Slot>>,
+    /// Per event type: the slot holding when it last occurred, for the
+    /// events whose `since last` an expression reads.
+    pub last_seen_slots: Vec<Option<Slot>>,
     pub layout: Layout,
 }
 
@@ -402,14 +408,14 @@ pub struct Layout {
     pub score_base: Slot,
     pub stage: Slot,
     pub stage_entered_at: Slot,
-    /// Per stage: when the subject last entered it.
-    pub entered_at_base: Slot,
     pub first_seen: Slot,
-    /// Per event type: when it last occurred.
-    pub last_seen_base: Slot,
     /// Per milestone: its state (see [`milestone_state`]).
     pub milestone_base: Slot,
-    pub crossing_base: Slot,
+    /// The slots allocated while expressions are typed, only for what they
+    /// read: previous values for `crosses`, and the times of the stage
+    /// entries and events they ask about. A subject stores no slot nobody
+    /// reads.
+    pub on_demand_base: Slot,
     /// The event type of the input being processed (missing for timers).
     pub input_event: Slot,
     /// The timer key of the input being processed (missing for events).

@@ -721,17 +721,15 @@ impl<'p> Solver<'p> {
         };
         self.set_slot(layout.stage_entered_at, timestamp("time_in_stage", false));
         self.set_slot(layout.first_seen, timestamp("first_seen", false));
-        for (i, s) in program.stages.iter().enumerate() {
-            self.set_slot(
-                layout.entered_at_base + i as Slot,
-                timestamp(&format!("entered_at({})", s.name), true),
-            );
+        for (s, slot) in program.stages.iter().zip(&program.entered_at_slots) {
+            if let Some(slot) = *slot {
+                self.set_slot(slot, timestamp(&format!("entered_at({})", s.name), true));
+            }
         }
-        for (i, e) in program.events.iter().enumerate() {
-            self.set_slot(
-                layout.last_seen_base + i as Slot,
-                timestamp(&format!("since last \"{}\"", e.name), true),
-            );
+        for (e, slot) in program.events.iter().zip(&program.last_seen_slots) {
+            if let Some(slot) = *slot {
+                self.set_slot(slot, timestamp(&format!("since last \"{}\"", e.name), true));
+            }
         }
         for (i, m) in program.milestones.iter().enumerate() {
             self.set_slot(
@@ -952,10 +950,8 @@ impl<'p> Solver<'p> {
         let l = &self.program.layout;
         slot == l.stage_entered_at
             || slot == l.first_seen
-            || (slot >= l.entered_at_base
-                && slot < l.entered_at_base + self.program.stages.len() as Slot)
-            || (slot >= l.last_seen_base
-                && slot < l.last_seen_base + self.program.events.len() as Slot)
+            || self.program.entered_at_slots.contains(&Some(slot))
+            || self.program.last_seen_slots.contains(&Some(slot))
     }
 
     fn eval_in(&self, terms: &Terms, t: TermId, env: &Env) -> AbsVal {
@@ -1019,7 +1015,7 @@ impl<'p> Solver<'p> {
                 // is evaluated: `since last` it is 0.
                 let current = env
                     .event
-                    .is_some_and(|e| *ts == self.program.layout.last_seen_base + e);
+                    .is_some_and(|e| self.program.last_seen_slots[e as usize] == Some(*ts));
                 AbsVal::of(if current {
                     Vals::Set(vec![0])
                 } else {

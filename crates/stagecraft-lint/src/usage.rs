@@ -99,8 +99,8 @@ impl Usage {
                 _ => {}
             });
         }
-        for (e, _) in program.events.iter().enumerate() {
-            if u.slots.contains(&(layout.last_seen_base + e as u32)) {
+        for (e, slot) in program.last_seen_slots.iter().enumerate() {
+            if slot.is_some_and(|slot| u.slots.contains(&slot)) {
                 u.events.insert(e as u32);
             }
         }

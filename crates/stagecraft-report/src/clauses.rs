@@ -218,8 +218,8 @@ pub fn slot_type(program: &Program, slot: u32, event: Option<u32>) -> Option<Typ
     if slot == l.stage_entered_at || slot == l.first_seen {
         return Some(Type::Timestamp);
     }
-    if within(l.entered_at_base, program.stages.len())
-        || within(l.last_seen_base, program.events.len())
+    if program.entered_at_slots.contains(&Some(slot))
+        || program.last_seen_slots.contains(&Some(slot))
     {
         return Some(Type::Timestamp);
     }

@@ -678,7 +678,9 @@ impl Core {
             subject.set(layout.first_seen, Some(entered_at));
             subject.set(layout.stage, Some(i64::from(stage)));
             subject.set(layout.stage_entered_at, Some(entered_at));
-            subject.set(layout.entered_at_base + stage, Some(entered_at));
+            if let Some(slot) = program.entered_at_slots[stage as usize] {
+                subject.set(slot, Some(entered_at));
+            }
         }
         self.summary.placed += 1;
         self.emit(s, entered_at, &cause, OutcomeKind::Entered { stage }, sink);
@@ -879,7 +881,9 @@ impl Core {
             subject.set(layout.first_seen, Some(t));
             subject.set(layout.stage, Some(i64::from(initial)));
             subject.set(layout.stage_entered_at, Some(t));
-            subject.set(layout.entered_at_base + initial, Some(t));
+            if let Some(slot) = program.entered_at_slots[initial as usize] {
+                subject.set(slot, Some(t));
+            }
         }
         self.emit(s, t, cause, OutcomeKind::Entered { stage: initial }, sink);
         self.arm_stage_timers(c, s, initial, t);
@@ -912,7 +916,9 @@ impl Core {
             for (i, value) in props.iter().enumerate() {
                 subject.set(layout.prop_base + i as u32, *value);
             }
-            subject.set(layout.last_seen_base + event, Some(t));
+            if let Some(slot) = program.last_seen_slots[event as usize] {
+                subject.set(slot, Some(t));
+            }
         }
         self.update_metrics(c, s, event, props, t, cause, sink);
         self.update_milestones(c, s, event, t, cause, sink);
@@ -1271,7 +1277,7 @@ impl Core {
         {
             let layout = program.layout;
             let subject = &mut self.subjects[s as usize];
-            for i in layout.prop_base..layout.crossing_base {
+            for i in layout.prop_base..layout.on_demand_base {
                 subject.set(i, None);
             }
         }
@@ -1433,7 +1439,9 @@ impl Core {
             let subject = &mut self.subjects[s as usize];
             subject.set(layout.stage, Some(i64::from(to)));
             subject.set(layout.stage_entered_at, Some(t));
-            subject.set(layout.entered_at_base + to, Some(t));
+            if let Some(slot) = program.entered_at_slots[to as usize] {
+                subject.set(slot, Some(t));
+            }
             for plan in &c.state.metrics {
                 if plan.in_stage {
                     subject.reset_metric(&c.state, plan.store);

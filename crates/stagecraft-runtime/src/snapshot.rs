@@ -8,7 +8,7 @@ use crate::engine::{Engine, EngineState};
 use crate::error::RuntimeError;
 
 /// Bumped whenever the layout of [`Snapshot`] changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
