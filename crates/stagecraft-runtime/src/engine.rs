@@ -496,7 +496,8 @@ impl Core {
             return;
         }
         match ingest::parse_line(line, &c.program, &mut self.symbols) {
-            Ok(input) => self.accept(c, input, number, line, sink),
+            // By reference: the input stays where parsing wrote it.
+            Ok(ref input) => self.accept(c, input, number, line, sink),
             Err(Rejected::UnknownEvent(name)) => self.summary.count_unknown_event(&name),
             Err(Rejected::Ignored(why)) => {
                 *self.summary.ignored.entry(why.to_string()).or_default() += 1
@@ -534,10 +535,10 @@ impl Core {
         self.line += 1;
         self.summary.lines += 1;
         let number = self.line;
-        self.accept(c, input, number, "", sink);
+        self.accept(c, &input, number, "", sink);
     }
 
-    fn accept(&mut self, c: &Compiled, input: Input, line: u64, raw: &str, sink: &mut dyn Sink) {
+    fn accept(&mut self, c: &Compiled, input: &Input, line: u64, raw: &str, sink: &mut dyn Sink) {
         let watermark = self.watermark();
         if watermark != NEVER && input.time < watermark {
             let reason = format!(
@@ -558,14 +559,14 @@ impl Core {
         self.newest = self.newest.max(input.time);
         self.seq += 1;
         if self.config.allowed_lateness_millis == 0 {
-            self.process(c, &input, line, sink);
+            self.process(c, input, line, sink);
             return;
         }
         self.pending.push(Reverse(Pending {
             time: input.time,
             seq: self.seq,
             line,
-            input,
+            input: input.clone(),
         }));
         let release = self.watermark();
         self.release(c, release, sink);
