@@ -67,7 +67,7 @@ pub struct Move {
     pub examples: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionDiff {
     pub owner: String,
     pub name: String,
@@ -309,16 +309,7 @@ pub fn backtest<R: BufRead>(
                     .or_insert_with(|| ActionDiff {
                         owner: if key.1 { "escalation" } else { "rule" }.into(),
                         name: key.2.clone(),
-                        old: 0,
-                        new: 0,
-                        added: 0,
-                        removed: 0,
-                        added_examples: Vec::new(),
-                        removed_examples: Vec::new(),
-                        old_suppressed: 0,
-                        new_suppressed: 0,
-                        old_held_out: 0,
-                        new_held_out: 0,
+                        ..ActionDiff::default()
                     });
                 if added {
                     row.new += n;
@@ -354,16 +345,7 @@ pub fn backtest<R: BufRead>(
                 .or_insert_with(|| ActionDiff {
                     owner: row.owner.clone(),
                     name: row.name.clone(),
-                    old: 0,
-                    new: 0,
-                    added: 0,
-                    removed: 0,
-                    added_examples: Vec::new(),
-                    removed_examples: Vec::new(),
-                    old_suppressed: 0,
-                    new_suppressed: 0,
-                    old_held_out: 0,
-                    new_held_out: 0,
+                    ..ActionDiff::default()
                 });
             if old {
                 entry.old_suppressed = row.suppressed;

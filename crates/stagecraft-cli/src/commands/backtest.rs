@@ -7,11 +7,11 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 
-use stagecraft::runtime::Config;
 use stagecraft_report::backtest::{backtest, human, BacktestOptions};
 
-use super::report::parse_time;
-use super::{load_playbook, open_output, Backend};
+use super::report::time_flag;
+use super::run::EngineArgs;
+use super::{load_playbook, open_output};
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -41,40 +41,27 @@ pub struct Args {
     /// Where the diff goes (`-`: standard output).
     #[arg(long, default_value = "-")]
     out: PathBuf,
-    #[arg(long, default_value = "0s", value_parser = super::run::parse_duration)]
-    allowed_lateness: i64,
-    #[arg(long, default_value = "24h", value_parser = super::run::parse_duration)]
-    dedupe_window: i64,
-    #[arg(long, value_enum, default_value = "jit")]
-    backend: Backend,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 pub fn run(args: Args) -> Exit {
-    let until = match args.until.as_deref().map(parse_time) {
-        Some(None) => {
-            eprintln!(
-                "error: `--until` is not an RFC 3339 time or a date, e.g. 2026-03-01T00:00:00Z"
-            );
-            return Exit::Usage;
-        }
-        Some(Some(t)) => Some(t),
-        None => None,
+    let until = match time_flag("until", args.until.as_deref()) {
+        Ok(t) => t,
+        Err(exit) => return exit,
     };
     if args.events.as_os_str() == "-" {
         eprintln!("error: `--events` must be a file: it is read once per playbook");
         return Exit::Usage;
     }
     let (Some(old), Some(new)) = (
-        load_playbook(&args.old, args.backend),
-        load_playbook(&args.new, args.backend),
+        load_playbook(&args.old, args.engine.backend),
+        load_playbook(&args.new, args.engine.backend),
     ) else {
         return Exit::Findings;
     };
     let options = BacktestOptions {
-        config: Config {
-            allowed_lateness_millis: args.allowed_lateness,
-            dedupe_window_millis: args.dedupe_window,
-        },
+        config: args.engine.config(),
         until,
         examples: args.examples,
     };

@@ -7,11 +7,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-use stagecraft::runtime::Config;
 use stagecraft_report::explain::{explain, human};
 
-use super::report::parse_time;
-use super::{load_playbook, open_output, Backend};
+use super::report::time_flag;
+use super::run::EngineArgs;
+use super::{load_playbook, open_output};
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -39,28 +39,16 @@ pub struct Args {
     /// Where the explanation goes (`-`: standard output).
     #[arg(long, default_value = "-")]
     out: PathBuf,
-    /// Allowed lateness, as for `stagecraft run`.
-    #[arg(long, default_value = "0s", value_parser = super::run::parse_duration)]
-    allowed_lateness: i64,
-    /// De-duplication window, as for `stagecraft run`.
-    #[arg(long, default_value = "24h", value_parser = super::run::parse_duration)]
-    dedupe_window: i64,
-    /// Backend that runs the playbook (clauses are always evaluated with the
-    /// interpreter).
-    #[arg(long, value_enum, default_value = "jit")]
-    backend: Backend,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 pub fn run(args: Args) -> Exit {
-    let at = match args.at.as_deref().map(parse_time) {
-        Some(None) => {
-            eprintln!("error: `--at` is not an RFC 3339 time or a date, e.g. 2026-03-01T00:00:00Z");
-            return Exit::Usage;
-        }
-        Some(Some(t)) => Some(t),
-        None => None,
+    let at = match time_flag("at", args.at.as_deref()) {
+        Ok(t) => t,
+        Err(exit) => return exit,
     };
-    let Some(compiled) = load_playbook(&args.playbook, args.backend) else {
+    let Some(compiled) = load_playbook(&args.playbook, args.engine.backend) else {
         return Exit::Findings;
     };
     let input: Box<dyn BufRead> = if args.events.as_os_str() == "-" {
@@ -74,10 +62,7 @@ pub fn run(args: Args) -> Exit {
             }
         }
     };
-    let config = Config {
-        allowed_lateness_millis: args.allowed_lateness,
-        dedupe_window_millis: args.dedupe_window,
-    };
+    let config = args.engine.config();
     let (explanation, dead) = match explain(&compiled, config, input, &args.account, at) {
         Ok(x) => x,
         Err(e) => {

@@ -72,19 +72,29 @@ pub struct Args {
 }
 
 /// RFC 3339, or `YYYY-MM-DD` for midnight UTC.
-pub fn parse_time(text: &str) -> Option<i64> {
+fn parse_time(text: &str) -> Option<i64> {
     time::parse_rfc3339(text)
         .or_else(|| time::parse_date(text).map(|d| d.saturating_mul(time::MILLIS_PER_DAY)))
 }
 
-pub fn run(args: Args) -> Exit {
-    let at = match args.at.as_deref().map(parse_time) {
+/// The value of a time flag (`--at`, `--until`), if given; a value that is
+/// not a time is reported and is a usage error.
+pub fn time_flag(flag: &str, text: Option<&str>) -> Result<Option<i64>, Exit> {
+    match text.map(parse_time) {
         Some(None) => {
-            eprintln!("error: `--at` is not an RFC 3339 time or a date, e.g. 2026-03-01T00:00:00Z");
-            return Exit::Usage;
+            eprintln!(
+                "error: `--{flag}` is not an RFC 3339 time or a date, e.g. 2026-03-01T00:00:00Z"
+            );
+            Err(Exit::Usage)
         }
-        Some(Some(t)) => Some(t),
-        None => None,
+        parsed => Ok(parsed.flatten()),
+    }
+}
+
+pub fn run(args: Args) -> Exit {
+    let at = match time_flag("at", args.at.as_deref()) {
+        Ok(t) => t,
+        Err(exit) => return exit,
     };
     if args.state.is_some() && args.playbook.is_none() {
         eprintln!("error: `--state` needs `--playbook` (a snapshot is read with its playbook)");

@@ -37,16 +37,8 @@ pub struct Args {
     /// stays buffered in the snapshot instead of being flushed.
     #[arg(long)]
     state_out: Option<PathBuf>,
-    /// Allowed lateness, e.g. `5m`: inputs up to this far behind the newest
-    /// are reordered by event time; older ones are dead-lettered as late.
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
-    allowed_lateness: i64,
-    /// How long a `messageId` is remembered for de-duplication (`0s` off).
-    #[arg(long, default_value = "24h", value_parser = parse_duration)]
-    dedupe_window: i64,
-    /// Evaluation backend.
-    #[arg(long, value_enum, default_value = "jit")]
-    backend: Backend,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Do not print the summary table.
     #[arg(long)]
     quiet: bool,
@@ -115,14 +107,36 @@ impl Sink for NdjsonSink<'_> {
     }
 }
 
+/// How the engine runs: the flags `run`, `explain` and `backtest` share.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// Allowed lateness, e.g. `5m`: inputs up to this far behind the newest
+    /// are reordered by event time; older ones are dead-lettered as late.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    allowed_lateness: i64,
+    /// How long a `messageId` is remembered for de-duplication (`0s` off).
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    dedupe_window: i64,
+    /// Evaluation backend (`explain` evaluates its clauses with the
+    /// interpreter either way).
+    #[arg(long, value_enum, default_value = "jit")]
+    pub backend: Backend,
+}
+
+impl EngineArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            allowed_lateness_millis: self.allowed_lateness,
+            dedupe_window_millis: self.dedupe_window,
+        }
+    }
+}
+
 pub fn run(args: Args) -> Exit {
-    let Some(compiled) = load_playbook(&args.playbook, args.backend) else {
+    let Some(compiled) = load_playbook(&args.playbook, args.engine.backend) else {
         return Exit::Findings;
     };
-    let config = Config {
-        allowed_lateness_millis: args.allowed_lateness,
-        dedupe_window_millis: args.dedupe_window,
-    };
+    let config = args.engine.config();
     let until = match args.until.as_deref().map(time::parse_rfc3339) {
         Some(None) => {
             eprintln!("error: `--until` is not an RFC 3339 time, e.g. 2026-03-01T00:00:00Z");
