@@ -4,14 +4,14 @@
 //! See `docs/reports.md`.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::path::PathBuf;
 
 use stagecraft_report::backtest::{backtest, human, BacktestOptions};
 
 use super::report::time_flag;
 use super::run::EngineArgs;
-use super::{load_playbook, open_output};
+use super::{load_playbook, write_output};
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -77,13 +77,8 @@ pub fn run(args: Args) -> Exit {
         BacktestFormat::Human => human(&result),
         BacktestFormat::Json => serde_json::to_string_pretty(&result).unwrap_or_default() + "\n",
     };
-    let written = open_output(&args.out).and_then(|mut out| {
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    });
-    if let Err(e) = written {
-        eprintln!("error: cannot write `{}`: {e}", args.out.display());
-        return Exit::Usage;
+    if let Err(exit) = write_output(&args.out, &text) {
+        return exit;
     }
     Exit::Success
 }

@@ -4,14 +4,14 @@
 //! it was held back, errored rules, near misses. See `docs/reports.md`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use stagecraft_report::explain::{explain, human};
 
 use super::report::time_flag;
 use super::run::EngineArgs;
-use super::{load_playbook, open_output};
+use super::{load_playbook, write_output};
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -82,13 +82,8 @@ pub fn run(args: Args) -> Exit {
             serde_json::to_string_pretty(&explanation).unwrap_or_default() + "\n"
         }
     };
-    let written = open_output(&args.out).and_then(|mut out| {
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    });
-    if let Err(e) = written {
-        eprintln!("error: cannot write `{}`: {e}", args.out.display());
-        return Exit::Usage;
+    if let Err(exit) = write_output(&args.out, &text) {
+        return exit;
     }
     if !explanation.found {
         eprintln!(

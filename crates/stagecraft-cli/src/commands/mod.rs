@@ -111,6 +111,19 @@ pub fn open_output(path: &Path) -> std::io::Result<Box<dyn std::io::Write>> {
     }
 }
 
+/// Writes a whole text to a file or standard output; a failure is reported
+/// and is a usage error.
+pub fn write_output(path: &Path, text: &str) -> Result<(), crate::exit::Exit> {
+    let written = open_output(path).and_then(|mut out| {
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    });
+    written.map_err(|e| {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        crate::exit::Exit::Usage
+    })
+}
+
 /// The end-of-run summary: every input line in one category, transitions,
 /// actions by status.
 pub fn summary_table(engine: &stagecraft::runtime::Engine) -> String {

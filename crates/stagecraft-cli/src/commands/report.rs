@@ -3,14 +3,14 @@
 //! HTML file. See `docs/reports.md`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use stagecraft::runtime::{time, Engine, Snapshot};
 use stagecraft_report::format::{self, Format};
 use stagecraft_report::{report_from_reader, Bucket, PlaybookInfo, ReportOptions};
 
-use super::{load_playbook, open_output, Backend};
+use super::{load_playbook, write_output, Backend};
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -183,13 +183,8 @@ pub fn run(args: Args) -> Exit {
             ReportFormat::Html => Format::Html,
         },
     );
-    let written = open_output(&args.out).and_then(|mut out| {
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    });
-    if let Err(e) = written {
-        eprintln!("error: cannot write `{}`: {e}", args.out.display());
-        return Exit::Usage;
+    if let Err(exit) = write_output(&args.out, &text) {
+        return exit;
     }
     Exit::Success
 }
