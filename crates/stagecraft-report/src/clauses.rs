@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use stagecraft::ir::{eval, CmpOp, EvalError, Expr, Frame, Program, Type, Value};
 use stagecraft::runtime::render::value_json;
 use stagecraft::runtime::symbols::Symbols;
+use stagecraft::syntax::lexer::{tokenize, Token, TokenKind};
 
 /// A value with its type, as evaluated (rendered later, when the symbol
 /// table is complete).
@@ -295,85 +296,44 @@ pub fn infer(expr: &Expr, program: &Program, event: Option<u32>) -> Option<Type>
 fn strip_parens(text: &str) -> &str {
     let mut t = text.trim();
     loop {
-        if !(t.starts_with('(') && t.ends_with(')')) {
-            return t;
-        }
-        // The opening parenthesis must close at the very end.
-        let mut depth = 0i32;
-        let mut in_string = false;
-        let mut closes_at_end = true;
-        let bytes = t.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let c = bytes[i];
-            if in_string {
-                if c == b'\\' {
-                    i += 1;
-                } else if c == b'"' {
-                    in_string = false;
-                }
-            } else if c == b'"' {
-                in_string = true;
-            } else if c == b'(' {
-                depth += 1;
-            } else if c == b')' {
-                depth -= 1;
-                if depth == 0 && i != bytes.len() - 1 {
-                    closes_at_end = false;
-                    break;
-                }
-            }
-            i += 1;
-        }
-        if !closes_at_end {
+        let tokens = tokenize(t);
+        let enclosed = tokens.first().is_some_and(|f| f.kind == Some(TokenKind::LParen))
+            && tokens.last().is_some_and(|l| l.kind == Some(TokenKind::RParen))
+            // The opening parenthesis closes at the very end.
+            && nesting(&tokens).position(|depth| depth == 0) == Some(tokens.len() - 1);
+        if !enclosed {
             return t;
         }
         t = t[1..t.len() - 1].trim();
     }
 }
 
-/// Splits at top-level occurrences of the keyword (`and`, `or`).
+/// The nesting depth of parentheses and brackets after each token.
+fn nesting(tokens: &[Token]) -> impl Iterator<Item = i32> + '_ {
+    tokens.iter().scan(0, |depth, token| {
+        match token.kind {
+            Some(TokenKind::LParen | TokenKind::LBracket) => *depth += 1,
+            Some(TokenKind::RParen | TokenKind::RBracket) => *depth -= 1,
+            _ => {}
+        }
+        Some(*depth)
+    })
+}
+
+/// Splits at top-level occurrences of the keyword (`and`, `or`): words
+/// outside parentheses, brackets, strings and comments.
 pub fn split_top<'a>(text: &'a str, keyword: &str) -> Vec<&'a str> {
     let t = strip_parens(text);
-    let bytes = t.as_bytes();
-    let k = keyword.as_bytes();
+    let tokens = tokenize(t);
     let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut in_string = false;
     let mut start = 0;
-    let mut i = 0;
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    while i < bytes.len() {
-        let c = bytes[i];
-        if in_string {
-            if c == b'\\' {
-                i += 1;
-            } else if c == b'"' {
-                in_string = false;
-            }
-        } else if c == b'"' {
-            in_string = true;
-        } else if c == b'(' || c == b'[' {
-            depth += 1;
-        } else if c == b')' || c == b']' {
-            depth -= 1;
-        } else if c == b'#' {
-            // A comment runs to the end of the line.
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        } else if depth == 0
-            && bytes[i..].starts_with(k)
-            && (i == 0 || !is_word(bytes[i - 1]))
-            && bytes.get(i + k.len()).is_none_or(|b| !is_word(*b))
+    for (token, depth) in tokens.iter().zip(nesting(&tokens)) {
+        let span = token.span;
+        if depth == 0 && token.kind == Some(TokenKind::Word) && &t[span.start..span.end] == keyword
         {
-            parts.push(t[start..i].trim());
-            i += k.len();
-            start = i;
-            continue;
+            parts.push(t[start..span.start].trim());
+            start = span.end;
         }
-        i += 1;
     }
     parts.push(t[start..].trim());
     parts
