@@ -109,10 +109,9 @@ impl Prepared {
     pub fn run<R: Read>(&self, input: R) -> Result<Counts, String> {
         let mut engine = Engine::new(self.compiled.clone(), Config::default());
         let mut sink = CountingSink::new(self);
-        w1::for_each_line(input, |line| {
-            engine.push_line(line, &mut sink);
-            Ok(())
-        })?;
+        engine
+            .push_reader(input, &mut sink, |_| {})
+            .map_err(|e| format!("reading the events: {e}"))?;
         // The engine's clock is the last line's time (lines are sorted).
         if let Some(last) = engine.clock() {
             engine.advance_to(last, &mut sink);
@@ -171,10 +170,9 @@ impl Prepared {
             fn dead_letter(&mut self, _: DeadLetter) {}
         }
         let mut engine = Engine::new(self.compiled.clone(), Config::default());
-        w1::for_each_line(input, |line| {
-            engine.push_line(line, &mut Null);
-            Ok(())
-        })?;
+        engine
+            .push_reader(input, &mut Null, |_| {})
+            .map_err(|e| format!("reading the events: {e}"))?;
         if let Some(last) = engine.clock() {
             engine.advance_to(last, &mut Null);
         }

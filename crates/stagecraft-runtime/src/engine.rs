@@ -3,12 +3,12 @@
 //! sentence, in `docs/semantics.md`.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+use std::io::Read;
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use hashbrown::hash_table::Entry;
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{
     eval, milestone_state, ActionKind, CapTarget, EvalError, EvalPlan, Expr, Frame, MetricKind,
@@ -16,13 +16,16 @@ use stagecraft_ir::{
 };
 
 use crate::compiled::{Compiled, PlanIndex, TimerKey};
+use crate::dedupe::SeenIds;
 use crate::error::RuntimeError;
 use crate::ingest::{self, Input, InputKind, Rejected, SubjectRef};
 use crate::outcome::{
     Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
     Sink, Status, SubjectNames, Why,
 };
-use crate::state::{Deferred, FireHistory, Ladder, MetricStore, Subject, Subjects, NEVER};
+use crate::state::{
+    Deferred, FireHistory, Ladder, Lookahead, MetricStore, Subject, Subjects, NEVER, PREFETCH_STEPS,
+};
 use crate::summary::Summary;
 use crate::symbols::Symbols;
 use crate::time;
@@ -111,6 +114,14 @@ pub struct Engine {
     core: Core,
 }
 
+/// A line read ahead of processing (see `Core::push_lines`).
+struct Ahead<'t> {
+    input: Input,
+    number: u64,
+    line: &'t str,
+    subject: Option<Lookahead>,
+}
+
 /// The engine's mutable state. Its methods take the compiled playbook by
 /// reference, so that processing an input touches no reference count.
 #[derive(Debug)]
@@ -125,7 +136,7 @@ struct Core {
     timers: BinaryHeap<Reverse<(i64, u32, i64)>>,
     /// Message-id hashes (already hashes: the table uses them as is) and
     /// when each was last seen.
-    seen: HashTable<(u64, i64)>,
+    seen: SeenIds,
     pending: BinaryHeap<Reverse<Pending>>,
     /// Time of the last processed input (or timer).
     clock: i64,
@@ -232,15 +243,6 @@ fn message_hash(id: &[u8]) -> u64 {
     hash ^ (hash >> 33)
 }
 
-fn remember(seen: &mut HashTable<(u64, i64)>, hash: u64, at: i64) {
-    match seen.entry(hash, |e| e.0 == hash, |e| e.0) {
-        Entry::Occupied(mut entry) => entry.get_mut().1 = at,
-        Entry::Vacant(entry) => {
-            entry.insert((hash, at));
-        }
-    }
-}
-
 /// The holdout bucket (0..10000) of a subject for a rule: the subject is held
 /// out of a rule whose holdout in basis points is above its bucket
 /// (`docs/semantics.md` 4.4).
@@ -285,7 +287,7 @@ impl Engine {
             user_accounts: HashMap::new(),
             accounts: HashMap::new(),
             timers: BinaryHeap::new(),
-            seen: HashTable::new(),
+            seen: SeenIds::default(),
             pending: BinaryHeap::new(),
             clock: NEVER,
             newest: NEVER,
@@ -347,6 +349,59 @@ impl Engine {
     /// chunks and restores.
     pub fn push_line(&mut self, line: &str, sink: &mut dyn Sink) {
         self.core.push_line(&self.compiled, line, sink);
+    }
+
+    /// Feeds a chunk of NDJSON: whole lines, the last one with or without
+    /// its line break. Gives the same outcomes as feeding each line to
+    /// [`Engine::push_line`], all of them before it returns, and is faster:
+    /// it reads each line before processing the one before it, and starts
+    /// loading that line's subject state meanwhile. A line that is not
+    /// UTF-8 is a dead letter.
+    pub fn push_lines(&mut self, text: &[u8], sink: &mut dyn Sink) {
+        self.core.push_lines(&self.compiled, text, sink);
+    }
+
+    /// Feeds everything `reader` yields, as NDJSON, in chunks of whole lines
+    /// (see [`Engine::push_lines`]); `progress` is called with the bytes of
+    /// each chunk. Stops at the end of the input or at a read error.
+    pub fn push_reader(
+        &mut self,
+        mut reader: impl Read,
+        sink: &mut dyn Sink,
+        mut progress: impl FnMut(usize),
+    ) -> std::io::Result<()> {
+        const CHUNK: usize = 1 << 20;
+        let mut buf = vec![0u8; CHUNK];
+        // Bytes at the start of `buf` that are a line still being read.
+        let mut carried = 0;
+        loop {
+            if carried == buf.len() {
+                // One line longer than the buffer.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let n = match reader.read(&mut buf[carried..]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let filled = carried + n;
+            match memchr::memrchr(b'\n', &buf[carried..filled]) {
+                Some(last) => {
+                    let end = carried + last + 1;
+                    self.push_lines(&buf[..end], sink);
+                    progress(end);
+                    buf.copy_within(end..filled, 0);
+                    carried = filled - end;
+                }
+                None => carried = filled,
+            }
+        }
+        if carried > 0 {
+            self.push_lines(&buf[..carried], sink);
+            progress(carried);
+        }
+        Ok(())
     }
 
     /// Feeds a validated input (the library entry point for callers that
@@ -453,9 +508,9 @@ impl Engine {
 
     pub(crate) fn from_state(compiled: Compiled, mut state: EngineState) -> Engine {
         state.symbols.reindex();
-        let mut seen = HashTable::new();
+        let mut seen = SeenIds::default();
         for (t, h) in &state.seen_messages {
-            remember(&mut seen, *h, *t);
+            seen.remember(*h, *t);
         }
         let core = Core {
             config: state.config,
@@ -487,6 +542,82 @@ impl Core {
 
     /// Feeds one NDJSON line. Lines are numbered by the engine, across
     /// chunks and restores.
+    fn push_lines(&mut self, c: &Compiled, text: &[u8], sink: &mut dyn Sink) {
+        // Lines read ahead: parsed, their state being loaded, not yet
+        // accepted. Anything that reaches the sink first accepts them all,
+        // so outcomes and dead letters keep the order of the lines.
+        let mut ahead: VecDeque<Ahead> = VecDeque::with_capacity(PREFETCH_STEPS + 1);
+        let mut start = 0;
+        while start < text.len() {
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
+            let bytes = &text[start..end];
+            start = end + 1;
+            let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            self.line += 1;
+            self.summary.lines += 1;
+            let number = self.line;
+            let parsed = match std::str::from_utf8(bytes) {
+                Ok(line) if line.trim().is_empty() => {
+                    self.summary.blank_lines += 1;
+                    continue;
+                }
+                Ok(line) => ingest::parse_line(line, &c.program, &mut self.symbols)
+                    .map(|input| (input, line))
+                    .map_err(|rejected| (rejected, line.into())),
+                Err(e) => Err((
+                    Rejected::DeadLetter {
+                        category: "unparsable",
+                        reason: format!(
+                            "not UTF-8: invalid byte at column {}",
+                            e.valid_up_to() + 1
+                        ),
+                    },
+                    String::from_utf8_lossy(bytes),
+                )),
+            };
+            match parsed {
+                Ok((input, line)) => {
+                    let subject = match (&input.subject, &input.per) {
+                        (SubjectRef::Account(key), None) => Some(self.subjects.lookahead(key)),
+                        _ => None,
+                    };
+                    if let Some(id) = &input.message_id {
+                        if self.config.dedupe_window_millis > 0 {
+                            self.seen.prefetch(message_hash(id.as_bytes()));
+                        }
+                    }
+                    ahead.push_back(Ahead {
+                        input,
+                        number,
+                        line,
+                        subject,
+                    });
+                    // Every line read ahead moves one step closer.
+                    let n = ahead.len();
+                    for back in 1..PREFETCH_STEPS.min(n) {
+                        if let Some(subject) = &mut ahead[n - 1 - back].subject {
+                            self.subjects.prefetch(subject, PREFETCH_STEPS - back);
+                        }
+                    }
+                    if n > PREFETCH_STEPS {
+                        if let Some(a) = ahead.pop_front() {
+                            self.accept(c, &a.input, a.number, a.line, sink);
+                        }
+                    }
+                }
+                Err((rejected, line)) => {
+                    for a in ahead.drain(..) {
+                        self.accept(c, &a.input, a.number, a.line, sink);
+                    }
+                    self.reject(number, &line, rejected, sink);
+                }
+            }
+        }
+        for a in ahead {
+            self.accept(c, &a.input, a.number, a.line, sink);
+        }
+    }
+
     fn push_line(&mut self, c: &Compiled, line: &str, sink: &mut dyn Sink) {
         self.line += 1;
         self.summary.lines += 1;
@@ -498,11 +629,17 @@ impl Core {
         match ingest::parse_line(line, &c.program, &mut self.symbols) {
             // By reference: the input stays where parsing wrote it.
             Ok(ref input) => self.accept(c, input, number, line, sink),
-            Err(Rejected::UnknownEvent(name)) => self.summary.count_unknown_event(&name),
-            Err(Rejected::Ignored(why)) => {
+            Err(rejected) => self.reject(number, line, rejected, sink),
+        }
+    }
+
+    fn reject(&mut self, number: u64, line: &str, rejected: Rejected, sink: &mut dyn Sink) {
+        match rejected {
+            Rejected::UnknownEvent(name) => self.summary.count_unknown_event(&name),
+            Rejected::Ignored(why) => {
                 *self.summary.ignored.entry(why.to_string()).or_default() += 1
             }
-            Err(Rejected::DeadLetter { category, reason }) => {
+            Rejected::DeadLetter { category, reason } => {
                 self.dead_letter(number, category, reason, line, sink)
             }
         }
@@ -600,24 +737,7 @@ impl Core {
             .max(at)
             .saturating_sub(self.config.dedupe_window_millis);
         let window = self.config.dedupe_window_millis.unsigned_abs();
-        if self.seen.len() == self.seen.capacity() {
-            self.seen.retain(|e| e.1 >= horizon);
-        }
-        match self.seen.entry(hash, |e| e.0 == hash, |e| e.0) {
-            Entry::Occupied(entry)
-                if entry.get().1 >= horizon && at.abs_diff(entry.get().1) <= window =>
-            {
-                true
-            }
-            Entry::Occupied(mut entry) => {
-                entry.get_mut().1 = at;
-                false
-            }
-            Entry::Vacant(entry) => {
-                entry.insert((hash, at));
-                false
-            }
-        }
+        self.seen.check(hash, at, horizon, window)
     }
 
     /// Releases buffered inputs (end of input).
@@ -2124,14 +2244,7 @@ impl Core {
             timers,
             seen_messages: {
                 let horizon = self.newest.saturating_sub(self.config.dedupe_window_millis);
-                let mut seen: Vec<(i64, u64)> = self
-                    .seen
-                    .iter()
-                    .filter(|e| e.1 >= horizon)
-                    .map(|&(h, t)| (t, h))
-                    .collect();
-                seen.sort_unstable();
-                seen
+                self.seen.remembered(horizon)
             },
             pending,
             clock: self.clock,

@@ -8,10 +8,12 @@
 //! semantics, sentence by sentence.
 
 pub mod compiled;
+mod dedupe;
 pub mod engine;
 pub mod error;
 pub mod ingest;
 pub mod outcome;
+mod prefetch;
 pub mod render;
 mod scan;
 pub mod snapshot;

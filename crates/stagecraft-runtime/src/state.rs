@@ -9,13 +9,14 @@
 use std::hash::BuildHasher;
 
 use compact_str::CompactString;
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 use serde::{Deserialize, Serialize};
 use stagecraft_ir::{
     milestone_state, CapTarget, Frame, MetricKind, Program, Trigger, Type, Window,
 };
 
 use crate::compiled::TimerKey;
+use crate::prefetch;
 
 pub const NEVER: i64 = i64::MIN;
 
@@ -92,6 +93,10 @@ pub struct StateLayout {
 }
 
 const WORD_BYTES: usize = 8;
+
+/// Cache lines of a subject's words loaded ahead of its input: the frame,
+/// its presence bytes, the fixed words and the first window entries.
+const PREFETCH_LINES: usize = 12;
 
 impl StateLayout {
     pub fn new(program: &Program) -> StateLayout {
@@ -652,14 +657,33 @@ impl Subject {
     }
 }
 
-/// The subjects in the order they were first seen, found by key. The table
-/// holds indices only, so each key is stored once, in its subject.
+/// The subjects in the order they were first seen, found by key.
+///
+/// The table is open addressing with linear probing over `slots`: a slot
+/// holds the upper half of the key's hash and the subject's index plus one
+/// (0 is an empty slot), so each key is stored once, in its subject, and a
+/// slot's address follows from the hash alone. That is what lets a batch of
+/// lines load a subject's state in stages ahead of its input (see
+/// [`Subjects::prefetch`]) without waiting on any of the loads.
 #[derive(Debug, Default)]
 pub struct Subjects {
     list: Vec<Subject>,
-    table: HashTable<u32>,
+    slots: Vec<u64>,
     hasher: DefaultHashBuilder,
 }
+
+/// Where an input's subject state is, found ahead of processing it: the
+/// key's hash, then the index of the first subject whose slot matches the
+/// hash (not compared with the key: a hint only).
+#[derive(Debug, Clone, Copy)]
+pub struct Lookahead {
+    hash: u64,
+    candidate: Option<u32>,
+}
+
+/// How many steps ahead of its input [`Subjects::prefetch`] is first
+/// called for it: one step per dependent load (slot, subject, state).
+pub const PREFETCH_STEPS: usize = 3;
 
 impl Subjects {
     pub fn new(list: Vec<Subject>) -> Subjects {
@@ -671,10 +695,79 @@ impl Subjects {
     }
 
     pub fn find(&self, key: &str) -> Option<u32> {
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    fn find_hashed(&self, hash: u64, key: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            if slot >> 32 == hash >> 32 {
+                let index = (slot as u32).wrapping_sub(1);
+                if same_key(&self.list[index as usize].key, key) {
+                    return Some(index);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// The first subject whose slot matches `hash`, without comparing keys.
+    fn candidate(&self, hash: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            if slot >> 32 == hash >> 32 {
+                return Some((slot as u32).wrapping_sub(1));
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Starts looking up `key` for an input [`PREFETCH_STEPS`] inputs ahead.
+    pub fn lookahead(&self, key: &str) -> Lookahead {
         let hash = self.hasher.hash_one(key);
-        self.table
-            .find(hash, |&i| same_key(&self.list[i as usize].key, key))
-            .copied()
+        if !self.slots.is_empty() {
+            prefetch::line_of(&self.slots[hash as usize & (self.slots.len() - 1)]);
+        }
+        Lookahead {
+            hash,
+            candidate: None,
+        }
+    }
+
+    /// One step of loading a subject's state ahead of its input, with
+    /// `steps_left` inputs to go before it is processed: first the table
+    /// slot ([`Subjects::lookahead`]), then the subject, then its words.
+    pub fn prefetch(&self, ahead: &mut Lookahead, steps_left: usize) {
+        match steps_left {
+            2 => {
+                ahead.candidate = self.candidate(ahead.hash);
+                if let Some(subject) = ahead.candidate.and_then(|i| self.list.get(i as usize)) {
+                    prefetch::line_of(&subject.words);
+                }
+            }
+            1 => {
+                if let Some(subject) = ahead.candidate.and_then(|i| self.list.get(i as usize)) {
+                    prefetch::lines_of(&subject.words, PREFETCH_LINES);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Adds a subject whose key is not yet known; returns its index.
@@ -685,13 +778,31 @@ impl Subjects {
             // a large list unused.
             self.list.reserve_exact(self.list.len() / 4 + 64);
         }
+        // At most three quarters of the slots in use, so probes stay short.
+        if 4 * (self.list.len() + 1) > 3 * self.slots.len() {
+            self.grow_slots();
+        }
         let hash = self.hasher.hash_one(&*subject.key);
-        let list = &self.list;
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(hash, index, |&i| hasher.hash_one(&*list[i as usize].key));
+        self.place(hash, index);
         self.list.push(subject);
         index
+    }
+
+    fn place(&mut self, hash: u64, index: u32) {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while self.slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = (hash >> 32 << 32) | u64::from(index + 1);
+    }
+
+    fn grow_slots(&mut self) {
+        self.slots = vec![0; (self.slots.len() * 2).max(16)];
+        for index in 0..self.list.len() {
+            let hash = self.hasher.hash_one(&*self.list[index].key);
+            self.place(hash, index as u32);
+        }
     }
 }
 
@@ -859,5 +970,31 @@ transition trial -> paying on "Paid"
         assert_eq!(subjects.find("d"), None);
         let restored = Subjects::new(subjects.to_vec());
         assert_eq!(restored.find("c"), Some(2));
+    }
+
+    #[test]
+    fn subjects_stay_found_as_the_table_grows() {
+        let program = program(PLAYBOOK);
+        let layout = StateLayout::new(&program);
+        let mut subjects = Subjects::default();
+        for i in 0..5_000u32 {
+            let key = format!("acct-{i}");
+            assert_eq!(subjects.find(&key), None, "{key} before it is added");
+            assert_eq!(subjects.insert(Subject::new(&key, &program, &layout)), i);
+            // A key that differs in its last byte only is another subject.
+            assert_eq!(subjects.find(&format!("{key}x")), None);
+        }
+        for i in (0..5_000u32).step_by(7) {
+            let key = format!("acct-{i}");
+            assert_eq!(subjects.find(&key), Some(i));
+            // The hint finds the same subject (or, rarely, another with the
+            // same hash prefix), never anything out of range.
+            let mut ahead = subjects.lookahead(&key);
+            for steps_left in (1..PREFETCH_STEPS).rev() {
+                subjects.prefetch(&mut ahead, steps_left);
+            }
+            assert!(ahead.candidate.is_some_and(|c| c < 5_000));
+        }
+        assert!(4 * subjects.len() <= 3 * subjects.slots.len());
     }
 }

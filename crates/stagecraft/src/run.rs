@@ -74,21 +74,36 @@ pub struct RunOptions {
     pub snapshot_after: Vec<usize>,
 }
 
-/// Runs `input` (NDJSON) to its end. Fails only if a requested snapshot
+/// Runs `input` (NDJSON) to its end, in batches ([`Engine::push_lines`])
+/// cut at the requested snapshots. Fails only if a requested snapshot
 /// cannot be restored.
 pub fn run(
     compiled: &Compiled,
-    input: &str,
+    input: impl AsRef<[u8]>,
     options: &RunOptions,
 ) -> Result<RunOutput, RuntimeError> {
     let mut engine = Engine::new(compiled.clone(), options.config);
     let mut sink = Collect::new(compiled);
-    for (i, line) in input.lines().enumerate() {
-        engine.push_line(line, &mut sink);
-        if options.snapshot_after.contains(&(i + 1)) {
-            engine = restore_round_trip(compiled, &engine)?;
+    let mut rest = input.as_ref();
+    let mut lines_read = 0;
+    let mut cuts: Vec<usize> = options.snapshot_after.clone();
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts {
+        // The bytes up to the end of line `cut`.
+        let mut end = 0;
+        while lines_read < cut && end < rest.len() {
+            end = memchr::memchr(b'\n', &rest[end..]).map_or(rest.len(), |i| end + i + 1);
+            lines_read += 1;
         }
+        if lines_read < cut {
+            break;
+        }
+        engine.push_lines(&rest[..end], &mut sink);
+        rest = &rest[end..];
+        engine = restore_round_trip(compiled, &engine)?;
     }
+    engine.push_lines(rest, &mut sink);
     engine.finish(&mut sink);
     if let Some(until) = options.until {
         engine.advance_to(until, &mut sink);

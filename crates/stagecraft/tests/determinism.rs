@@ -3,7 +3,8 @@
 //! input shuffled within the allowed lateness, and on either backend.
 
 use proptest::prelude::*;
-use stagecraft::runtime::{Config, Engine};
+use stagecraft::runtime::outcome::SubjectNames;
+use stagecraft::runtime::{Config, DeadLetter, Engine, Outcome, Sink};
 use stagecraft::{run, Backend, RunOptions, Source};
 
 /// A small W1-style stream: distinct timestamps, several accounts, every
@@ -123,24 +124,117 @@ fn jit_and_interpreter_give_identical_bytes() {
     assert_eq!(interp.summary, jit.summary);
 }
 
-fn chunked(backend: Backend, lines: &[String], cuts: &[usize]) -> String {
+/// Every line through `push_line`, one at a time: what batches must match.
+fn line_by_line(backend: Backend, lines: &[String]) -> String {
     let compiled = compiled(backend);
     let mut engine = Engine::new(compiled.clone(), Config::default());
-    let mut sink = stagecraft::run::Collect::new(&compiled);
-    for (i, line) in lines.iter().enumerate() {
-        if cuts.contains(&i) {
-            engine = stagecraft::run::restore_round_trip(&compiled, &engine).expect("restore");
-        }
+    let mut sink = InOrder::new(&compiled);
+    for line in lines {
         engine.push_line(line, &mut sink);
     }
     engine.finish(&mut sink);
-    stagecraft::RunOutput {
-        records: sink.records,
-        dead_letters: sink.dead_letters,
-        summary: engine.summary().clone(),
-    }
-    .records_ndjson()
+    output(sink, &engine)
 }
+
+/// The lines in batches (`push_lines`) cut before each line in `cuts`, with
+/// a snapshot and restore at every cut.
+fn chunked(backend: Backend, lines: &[String], cuts: &[usize]) -> String {
+    let compiled = compiled(backend);
+    let mut engine = Engine::new(compiled.clone(), Config::default());
+    let mut sink = InOrder::new(&compiled);
+    let mut batch = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if cuts.contains(&i) {
+            engine.push_lines(batch.as_bytes(), &mut sink);
+            batch.clear();
+            engine = stagecraft::run::restore_round_trip(&compiled, &engine).expect("restore");
+        }
+        batch.push_str(line);
+        batch.push('\n');
+    }
+    engine.push_lines(batch.as_bytes(), &mut sink);
+    engine.finish(&mut sink);
+    output(sink, &engine)
+}
+
+/// Everything through `push_reader`, from a reader that hands out at most
+/// `step` bytes per read, so lines arrive split anywhere.
+fn read_in_pieces(backend: Backend, text: &[u8], step: usize) -> String {
+    struct Pieces<'a>(&'a [u8], usize);
+    impl std::io::Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let compiled = compiled(backend);
+    let mut engine = Engine::new(compiled.clone(), Config::default());
+    let mut sink = InOrder::new(&compiled);
+    let mut progress = 0;
+    engine
+        .push_reader(Pieces(text, step), &mut sink, |n| progress += n)
+        .expect("read");
+    assert_eq!(progress, text.len(), "progress reports every byte once");
+    engine.finish(&mut sink);
+    output(sink, &engine)
+}
+
+/// Collects outcomes and dead letters and notes the order they came in:
+/// a dead letter must arrive after the outcomes of the lines before it.
+struct InOrder {
+    collect: stagecraft::run::Collect,
+    order: String,
+}
+
+impl InOrder {
+    fn new(compiled: &stagecraft::runtime::Compiled) -> InOrder {
+        InOrder {
+            collect: stagecraft::run::Collect::new(compiled),
+            order: String::new(),
+        }
+    }
+}
+
+impl Sink for InOrder {
+    fn outcome(&mut self, outcome: &Outcome, names: &dyn SubjectNames) {
+        self.order.push('o');
+        self.collect.outcome(outcome, names);
+    }
+
+    fn dead_letter(&mut self, dead: DeadLetter) {
+        self.order.push_str(&format!(" dead letter {} ", dead.line));
+        self.collect.dead_letter(dead);
+    }
+}
+
+/// Outcomes, dead letters, their order and the summary, as one text.
+fn output(sink: InOrder, engine: &Engine) -> String {
+    let output = stagecraft::RunOutput {
+        records: sink.collect.records,
+        dead_letters: sink.collect.dead_letters,
+        summary: engine.summary().clone(),
+    };
+    format!(
+        "{}{}{}\n{:?}",
+        output.records_ndjson(),
+        output.dead_letters_ndjson(),
+        sink.order,
+        output.summary
+    )
+}
+
+/// Lines that are not events, mixed into a stream: each is rejected or
+/// skipped, in its place, whatever the batching.
+const ODD_LINES: [&str; 6] = [
+    "not json",
+    "",
+    "   ",
+    "[1]",
+    r#"{"type":"track","messageId":"x","groupId":"a1","event":"Nope","properties":{},"timestamp":"2026-01-01T00:00:00.000Z"}"#,
+    r#"{"type":"track","messageId":"y","groupId":"a1","event":"Login","properties":{},"timestamp":"soon"}"#,
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
@@ -148,9 +242,29 @@ proptest! {
     #[test]
     fn chunks_with_snapshots_equal_one_run(seed in 0u64..1_000, cuts in proptest::collection::vec(1usize..1_500, 1..6)) {
         let lines = stream(seed, 8, 1_500);
-        let whole = chunked(Backend::Interpreter, &lines, &[]);
+        let whole = line_by_line(Backend::Interpreter, &lines);
+        prop_assert_eq!(&whole, &chunked(Backend::Interpreter, &lines, &[]));
         prop_assert_eq!(&whole, &chunked(Backend::Interpreter, &lines, &cuts));
         prop_assert_eq!(&whole, &chunked(Backend::Jit, &lines, &cuts));
+    }
+
+    #[test]
+    fn batches_and_reads_of_any_size_equal_line_by_line(
+        seed in 0u64..1_000,
+        odd in proptest::collection::vec((0usize..600, 0usize..ODD_LINES.len()), 0..12),
+        cuts in proptest::collection::vec(1usize..600, 0..4),
+        step in 1usize..400,
+        crlf in any::<bool>(),
+    ) {
+        let mut lines = stream(seed, 5, 600);
+        for (at, which) in odd {
+            lines.insert(at.min(lines.len()), ODD_LINES[which].to_string());
+        }
+        let whole = line_by_line(Backend::Interpreter, &lines);
+        prop_assert_eq!(&whole, &chunked(Backend::Jit, &lines, &cuts));
+        let text = lines.join(if crlf { "\r\n" } else { "\n" });
+        prop_assert_eq!(&whole, &read_in_pieces(Backend::Interpreter, text.as_bytes(), step));
+        prop_assert_eq!(&whole, &read_in_pieces(Backend::Jit, text.as_bytes(), step));
     }
 
     #[test]
@@ -177,8 +291,8 @@ proptest! {
             ..RunOptions::default()
         };
         let compiled = compiled(Backend::Interpreter);
-        let ordered = run(&compiled, &lines.join("\n"), &options).expect("run");
-        let reordered = run(&compiled, &shuffled.join("\n"), &options).expect("run");
+        let ordered = run(&compiled, lines.join("\n"), &options).expect("run");
+        let reordered = run(&compiled, shuffled.join("\n"), &options).expect("run");
         prop_assert!(reordered.dead_letters.is_empty(), "{:?}", reordered.dead_letters);
         prop_assert_eq!(without_lines(&ordered.records_ndjson()), without_lines(&reordered.records_ndjson()));
     }

@@ -222,23 +222,14 @@ pub fn run(args: Args) -> Exit {
         );
         bar
     });
-    let mut reader = input;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(n) => {
-                engine.push_line(line.trim_end_matches(['\n', '\r']), &mut sink);
-                if let Some(bar) = &progress {
-                    bar.inc(n as u64);
-                }
-            }
-            Err(e) => {
-                eprintln!("error: reading `{}`: {e}", args.events.display());
-                return Exit::Usage;
-            }
+    let read = engine.push_reader(input, &mut sink, |n| {
+        if let Some(bar) = &progress {
+            bar.inc(n as u64);
         }
+    });
+    if let Err(e) = read {
+        eprintln!("error: reading `{}`: {e}", args.events.display());
+        return Exit::Usage;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
