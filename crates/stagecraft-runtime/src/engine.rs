@@ -2,6 +2,7 @@
 //! outcomes. The semantics it implements are written down, sentence by
 //! sentence, in `docs/semantics.md`.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::Read;
@@ -556,15 +557,26 @@ impl Core {
             self.line += 1;
             self.summary.lines += 1;
             let number = self.line;
-            let parsed = match std::str::from_utf8(bytes) {
+            // The fast check first; the standard one finds where it fails.
+            let utf8 = simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes));
+            let (rejected, line) = match utf8 {
                 Ok(line) if line.trim().is_empty() => {
                     self.summary.blank_lines += 1;
                     continue;
                 }
-                Ok(line) => ingest::parse_line(line, &c.program, &mut self.symbols)
-                    .map(|input| (input, line))
-                    .map_err(|rejected| (rejected, line.into())),
-                Err(e) => Err((
+                Ok(line) => match ingest::parse_line(line, &c.program, &mut self.symbols) {
+                    Ok(input) => {
+                        self.read_ahead(&mut ahead, input, number, line);
+                        if ahead.len() > PREFETCH_STEPS {
+                            let next = &ahead[0];
+                            self.accept(c, &next.input, next.number, next.line, sink);
+                            ahead.pop_front();
+                        }
+                        continue;
+                    }
+                    Err(rejected) => (rejected, Cow::Borrowed(line)),
+                },
+                Err(e) => (
                     Rejected::DeadLetter {
                         category: "unparsable",
                         reason: format!(
@@ -573,48 +585,47 @@ impl Core {
                         ),
                     },
                     String::from_utf8_lossy(bytes),
-                )),
+                ),
             };
-            match parsed {
-                Ok((input, line)) => {
-                    let subject = match (&input.subject, &input.per) {
-                        (SubjectRef::Account(key), None) => Some(self.subjects.lookahead(key)),
-                        _ => None,
-                    };
-                    if let Some(id) = &input.message_id {
-                        if self.config.dedupe_window_millis > 0 {
-                            self.seen.prefetch(message_hash(id.as_bytes()));
-                        }
-                    }
-                    ahead.push_back(Ahead {
-                        input,
-                        number,
-                        line,
-                        subject,
-                    });
-                    // Every line read ahead moves one step closer.
-                    let n = ahead.len();
-                    for back in 1..PREFETCH_STEPS.min(n) {
-                        if let Some(subject) = &mut ahead[n - 1 - back].subject {
-                            self.subjects.prefetch(subject, PREFETCH_STEPS - back);
-                        }
-                    }
-                    if n > PREFETCH_STEPS {
-                        if let Some(a) = ahead.pop_front() {
-                            self.accept(c, &a.input, a.number, a.line, sink);
-                        }
-                    }
-                }
-                Err((rejected, line)) => {
-                    for a in ahead.drain(..) {
-                        self.accept(c, &a.input, a.number, a.line, sink);
-                    }
-                    self.reject(number, &line, rejected, sink);
-                }
+            for next in ahead.drain(..) {
+                self.accept(c, &next.input, next.number, next.line, sink);
+            }
+            self.reject(number, &line, rejected, sink);
+        }
+        for next in ahead {
+            self.accept(c, &next.input, next.number, next.line, sink);
+        }
+    }
+
+    /// Queues a parsed line and moves every line read ahead one step closer
+    /// to having its state loaded.
+    fn read_ahead<'t>(
+        &self,
+        ahead: &mut VecDeque<Ahead<'t>>,
+        input: Input,
+        number: u64,
+        line: &'t str,
+    ) {
+        let subject = match (&input.subject, &input.per) {
+            (SubjectRef::Account(key), None) => Some(self.subjects.lookahead(key)),
+            _ => None,
+        };
+        if let Some(id) = &input.message_id {
+            if self.config.dedupe_window_millis > 0 {
+                self.seen.prefetch(message_hash(id.as_bytes()));
             }
         }
-        for a in ahead {
-            self.accept(c, &a.input, a.number, a.line, sink);
+        ahead.push_back(Ahead {
+            input,
+            number,
+            line,
+            subject,
+        });
+        let n = ahead.len();
+        for back in 1..PREFETCH_STEPS.min(n) {
+            if let Some(subject) = &mut ahead[n - 1 - back].subject {
+                self.subjects.prefetch(subject, PREFETCH_STEPS - back);
+            }
         }
     }
 
