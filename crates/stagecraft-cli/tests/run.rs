@@ -68,7 +68,15 @@ fn bad_lines_on_standard_input_are_dead_letters_in_place() {
     events.extend_from_slice(b"\n");
     events.extend_from_slice(br#"{"type":"track","messageId":"m2","groupId":"a1","event":"Login","properties":{},"timestamp":"2026-01-01T00:02:00.000Z"}"#);
     let out = stagecraft(
-        &["run", W1, "--events", "-", "--dead-letter", dead.to_str().expect("path"), "--quiet"],
+        &[
+            "run",
+            W1,
+            "--events",
+            "-",
+            "--dead-letter",
+            dead.to_str().expect("path"),
+            "--quiet",
+        ],
         &events,
     );
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
@@ -92,13 +100,34 @@ fn a_run_split_by_a_state_snapshot_equals_one_run() {
     let state = dir.join("state.json");
     let path = |p: &Path| p.to_str().expect("path").to_string();
 
-    let whole = stagecraft(&["run", W1, "--events", SAMPLE, "--until", UNTIL, "--quiet"], b"");
+    let whole = stagecraft(
+        &["run", W1, "--events", SAMPLE, "--until", UNTIL, "--quiet"],
+        b"",
+    );
     let one = stagecraft(
-        &["run", W1, "--events", &path(&first), "--state-out", &path(&state), "--quiet"],
+        &[
+            "run",
+            W1,
+            "--events",
+            &path(&first),
+            "--state-out",
+            &path(&state),
+            "--quiet",
+        ],
         b"",
     );
     let two = stagecraft(
-        &["run", W1, "--events", &path(&second), "--state-in", &path(&state), "--until", UNTIL, "--quiet"],
+        &[
+            "run",
+            W1,
+            "--events",
+            &path(&second),
+            "--state-in",
+            &path(&state),
+            "--until",
+            UNTIL,
+            "--quiet",
+        ],
         b"",
     );
     for out in [&whole, &one, &two] {

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -121,6 +121,50 @@ struct Ahead<'t> {
     number: u64,
     line: &'t str,
     subject: Option<Lookahead>,
+}
+
+/// The lines read ahead, oldest first, in a fixed ring: a parsed input is
+/// written into its place once and dropped there, never moved (an input is
+/// some 200 bytes).
+struct AheadRing<'t> {
+    slots: [Option<Ahead<'t>>; PREFETCH_STEPS + 1],
+    oldest: usize,
+    len: usize,
+}
+
+impl<'t> AheadRing<'t> {
+    fn new() -> AheadRing<'t> {
+        AheadRing {
+            slots: std::array::from_fn(|_| None),
+            oldest: 0,
+            len: 0,
+        }
+    }
+
+    /// Adds the newest line; the ring must have room.
+    fn push(&mut self, ahead: Ahead<'t>) {
+        let at = (self.oldest + self.len) % self.slots.len();
+        self.slots[at] = Some(ahead);
+        self.len += 1;
+    }
+
+    /// The line `back` places before the newest.
+    fn back_mut(&mut self, back: usize) -> Option<&mut Ahead<'t>> {
+        let at = (self.oldest + self.len.checked_sub(back + 1)?) % self.slots.len();
+        self.slots[at].as_mut()
+    }
+
+    fn oldest(&self) -> Option<&Ahead<'t>> {
+        self.slots[self.oldest].as_ref().filter(|_| self.len > 0)
+    }
+
+    fn drop_oldest(&mut self) {
+        if self.len > 0 {
+            self.slots[self.oldest] = None;
+            self.oldest = (self.oldest + 1) % self.slots.len();
+            self.len -= 1;
+        }
+    }
 }
 
 /// The engine's mutable state. Its methods take the compiled playbook by
@@ -547,7 +591,7 @@ impl Core {
         // Lines read ahead: parsed, their state being loaded, not yet
         // accepted. Anything that reaches the sink first accepts them all,
         // so outcomes and dead letters keep the order of the lines.
-        let mut ahead: VecDeque<Ahead> = VecDeque::with_capacity(PREFETCH_STEPS + 1);
+        let mut ahead = AheadRing::new();
         let mut start = 0;
         while start < text.len() {
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
@@ -567,10 +611,8 @@ impl Core {
                 Ok(line) => match ingest::parse_line(line, &c.program, &mut self.symbols) {
                     Ok(input) => {
                         self.read_ahead(&mut ahead, input, number, line);
-                        if ahead.len() > PREFETCH_STEPS {
-                            let next = &ahead[0];
-                            self.accept(c, &next.input, next.number, next.line, sink);
-                            ahead.pop_front();
+                        if ahead.len > PREFETCH_STEPS {
+                            self.accept_oldest(c, &mut ahead, sink);
                         }
                         continue;
                     }
@@ -587,25 +629,26 @@ impl Core {
                     String::from_utf8_lossy(bytes),
                 ),
             };
-            for next in ahead.drain(..) {
-                self.accept(c, &next.input, next.number, next.line, sink);
+            while ahead.len > 0 {
+                self.accept_oldest(c, &mut ahead, sink);
             }
             self.reject(number, &line, rejected, sink);
         }
-        for next in ahead {
+        while ahead.len > 0 {
+            self.accept_oldest(c, &mut ahead, sink);
+        }
+    }
+
+    fn accept_oldest(&mut self, c: &Compiled, ahead: &mut AheadRing, sink: &mut dyn Sink) {
+        if let Some(next) = ahead.oldest() {
             self.accept(c, &next.input, next.number, next.line, sink);
         }
+        ahead.drop_oldest();
     }
 
     /// Queues a parsed line and moves every line read ahead one step closer
     /// to having its state loaded.
-    fn read_ahead<'t>(
-        &self,
-        ahead: &mut VecDeque<Ahead<'t>>,
-        input: Input,
-        number: u64,
-        line: &'t str,
-    ) {
+    fn read_ahead<'t>(&self, ahead: &mut AheadRing<'t>, input: Input, number: u64, line: &'t str) {
         let subject = match (&input.subject, &input.per) {
             (SubjectRef::Account(key), None) => Some(self.subjects.lookahead(key)),
             _ => None,
@@ -615,15 +658,14 @@ impl Core {
                 self.seen.prefetch(message_hash(id.as_bytes()));
             }
         }
-        ahead.push_back(Ahead {
+        ahead.push(Ahead {
             input,
             number,
             line,
             subject,
         });
-        let n = ahead.len();
-        for back in 1..PREFETCH_STEPS.min(n) {
-            if let Some(subject) = &mut ahead[n - 1 - back].subject {
+        for back in 1..PREFETCH_STEPS {
+            if let Some(subject) = ahead.back_mut(back).and_then(|a| a.subject.as_mut()) {
                 self.subjects.prefetch(subject, PREFETCH_STEPS - back);
             }
         }

@@ -758,6 +758,9 @@ impl Subjects {
             2 => {
                 ahead.candidate = self.candidate(ahead.hash);
                 if let Some(subject) = ahead.candidate.and_then(|i| self.list.get(i as usize)) {
+                    // The key (compared by `find`) and the words pointer
+                    // may sit on two cache lines.
+                    prefetch::line_of(&subject.key);
                     prefetch::line_of(&subject.words);
                 }
             }
