@@ -1,4 +1,4 @@
-//! The message ids seen within the dedupe window (`docs/semantics.md` 1.3).
+//! The message ids seen within the dedupe window (`docs/semantics.md` 1.10).
 //!
 //! A table of open addressing with linear probing over `(hash, time)`
 //! entries. An entry whose time fell behind the horizon is forgotten: a

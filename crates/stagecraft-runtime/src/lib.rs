@@ -2,7 +2,9 @@
 //! Segment-spec calls, on event time, deterministically.
 //!
 //! The engine never reads the wall clock. Feed it lines with
-//! [`Engine::push_line`], advance time with [`Engine::advance_to`], release
+//! [`Engine::push_line`] (or in batches with [`Engine::push_lines`] and
+//! [`Engine::push_reader`], which give the same outcomes faster), advance
+//! time with [`Engine::advance_to`], release
 //! buffered input with [`Engine::finish`], and snapshot or restore it at any
 //! point. Outcomes go to a [`Sink`]. See `docs/semantics.md` for the
 //! semantics, sentence by sentence.
