@@ -34,13 +34,18 @@ struct Log(stagecraft::run::Collect, String);
 impl Sink for Log {
     fn outcome(&mut self, outcome: &Outcome, names: &dyn SubjectNames) {
         self.0.outcome(outcome, names);
-        let record = self.0.records.last().map(|r| serde_json::to_string(r).unwrap_or_default());
+        let record = self
+            .0
+            .records
+            .last()
+            .map(|r| serde_json::to_string(r).unwrap_or_default());
         self.1.push_str(&record.unwrap_or_default());
         self.1.push('\n');
     }
 
     fn dead_letter(&mut self, dead: DeadLetter) {
-        self.1.push_str(&serde_json::to_string(&dead).unwrap_or_default());
+        self.1
+            .push_str(&serde_json::to_string(&dead).unwrap_or_default());
         self.1.push('\n');
     }
 }
@@ -82,7 +87,11 @@ fuzz_target!(|data: &[u8]| {
     engine
         .push_reader(Pieces(text, usize::from(step).max(1)), &mut log, |_| {})
         .expect("reading a slice cannot fail");
-    assert_eq!(batch, finish(engine, log), "push_reader differs from push_lines");
+    assert_eq!(
+        batch,
+        finish(engine, log),
+        "push_reader differs from push_lines"
+    );
 
     if let Ok(text) = std::str::from_utf8(text) {
         let (mut engine, mut log) = new();
@@ -92,6 +101,10 @@ fuzz_target!(|data: &[u8]| {
             let line = line.strip_suffix('\r').unwrap_or(line);
             engine.push_line(line, &mut log);
         }
-        assert_eq!(batch, finish(engine, log), "push_line differs from push_lines");
+        assert_eq!(
+            batch,
+            finish(engine, log),
+            "push_line differs from push_lines"
+        );
     }
 });

@@ -14,7 +14,16 @@ const MAX_DEPTH: u32 = 6;
 const FRAME_LEN: u32 = 6;
 
 fn value(u: &mut Unstructured) -> Result<i64> {
-    const EDGES: [i64; 8] = [i64::MIN, i64::MIN + 1, -1, 0, 1, 1_000_000, i64::MAX - 1, i64::MAX];
+    const EDGES: [i64; 8] = [
+        i64::MIN,
+        i64::MIN + 1,
+        -1,
+        0,
+        1,
+        1_000_000,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
     Ok(if u.ratio(1, 2)? {
         *u.choose(&EDGES)?
     } else {
@@ -75,7 +84,14 @@ fn expr(u: &mut Unstructured, depth: u32) -> Result<Expr> {
             Expr::Arith(*u.choose(&ops)?, boxed(u, next)?, boxed(u, next)?)
         }
         8 => {
-            let ops = [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge];
+            let ops = [
+                CmpOp::Eq,
+                CmpOp::Ne,
+                CmpOp::Lt,
+                CmpOp::Le,
+                CmpOp::Gt,
+                CmpOp::Ge,
+            ];
             Expr::Cmp(*u.choose(&ops)?, boxed(u, next)?, boxed(u, next)?)
         }
         9 => Expr::And(boxed(u, next)?, boxed(u, next)?),
@@ -110,16 +126,27 @@ fn check(u: &mut Unstructured) -> Result<()> {
     let len = FRAME_LEN as usize;
     for _ in 0..u.int_in_range(1..=4)? {
         let values = (0..len).map(|_| value(u)).collect::<Result<Vec<_>>>()?;
-        let present = (0..len).map(|_| u8::arbitrary(u)).collect::<Result<Vec<_>>>()?;
+        let present = (0..len)
+            .map(|_| u8::arbitrary(u))
+            .collect::<Result<Vec<_>>>()?;
         let frame = Frame {
             values: &values,
             present: &present,
             now: value(u)?,
         };
         for id in 0..plan.exprs.len() as u32 {
-            assert_eq!(jit.eval(id, &frame), interpreter.eval(id, &frame), "{:?}", plan.exprs[id as usize]);
+            assert_eq!(
+                jit.eval(id, &frame),
+                interpreter.eval(id, &frame),
+                "{:?}",
+                plan.exprs[id as usize]
+            );
         }
-        assert_eq!(jit.first_true(list, &frame), interpreter.first_true(list, &frame), "{plan:?}");
+        assert_eq!(
+            jit.first_true(list, &frame),
+            interpreter.first_true(list, &frame),
+            "{plan:?}"
+        );
     }
     Ok(())
 }
