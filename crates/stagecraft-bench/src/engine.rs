@@ -1,5 +1,5 @@
 //! W1 on the Stagecraft runtime: `examples/w1.playbook` compiled with the
-//! interpreter or the JIT, every line through `Engine::push_line` (the real
+//! interpreter or the JIT, the file through `Engine::push_reader` (the real
 //! ingest), outcomes counted by a sink that maps them to W1 kinds.
 
 use std::io::Read;
@@ -104,7 +104,7 @@ impl Prepared {
         self.compiled.backend_name()
     }
 
-    /// Runs a stream: every line through `push_line`, then every timer due
+    /// Runs a stream: every line through `push_reader`, then every timer due
     /// at or before the last line's time.
     pub fn run<R: Read>(&self, input: R) -> Result<Counts, String> {
         let mut engine = Engine::new(self.compiled.clone(), Config::default());

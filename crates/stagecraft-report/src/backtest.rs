@@ -227,15 +227,7 @@ fn run_side<R: BufRead>(
         dead: 0,
     };
     let mut engine = Engine::new(compiled.clone(), options.config);
-    let mut events = events;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if events.read_line(&mut line)? == 0 {
-            break;
-        }
-        engine.push_line(line.trim_end_matches(['\n', '\r']), &mut side);
-    }
+    engine.push_reader(events, &mut side, |_| {})?;
     engine.finish(&mut side);
     if let Some(until) = options.until {
         engine.advance_to(until, &mut side);
