@@ -695,32 +695,21 @@ impl Subjects {
     }
 
     pub fn find(&self, key: &str) -> Option<u32> {
-        self.find_hashed(self.hasher.hash_one(key), key)
-    }
-
-    fn find_hashed(&self, hash: u64, key: &str) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        loop {
-            let slot = self.slots[at];
-            if slot == 0 {
-                return None;
-            }
-            if slot >> 32 == hash >> 32 {
-                let index = (slot as u32).wrapping_sub(1);
-                if same_key(&self.list[index as usize].key, key) {
-                    return Some(index);
-                }
-            }
-            at = (at + 1) & mask;
-        }
+        self.probe(self.hasher.hash_one(key), |index| {
+            same_key(&self.list[index as usize].key, key)
+        })
     }
 
     /// The first subject whose slot matches `hash`, without comparing keys.
     fn candidate(&self, hash: u64) -> Option<u32> {
+        self.probe(hash, |_| true)
+    }
+
+    /// Walks the slots from `hash`'s home to the first empty one; returns
+    /// the first subject whose slot holds `hash`'s upper half and `is_it`
+    /// accepts.
+    #[inline]
+    fn probe(&self, hash: u64, mut is_it: impl FnMut(u32) -> bool) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
@@ -731,8 +720,9 @@ impl Subjects {
             if slot == 0 {
                 return None;
             }
-            if slot >> 32 == hash >> 32 {
-                return Some((slot as u32).wrapping_sub(1));
+            let index = (slot as u32).wrapping_sub(1);
+            if slot >> 32 == hash >> 32 && is_it(index) {
+                return Some(index);
             }
             at = (at + 1) & mask;
         }
