@@ -1,56 +1,19 @@
 //! `stagecraft fmt` and `stagecraft test` as a user runs them: output and
 //! exit codes (0 success, 1 findings, 2 usage or I/O).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{code, repo, scratch, stagecraft, text};
 
-fn stagecraft(args: &[&str], dir: &Path, stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stagecraft runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("written");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("finishes")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stagecraft-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn stdout(out: &std::process::Output) -> String {
+    text(&out.stdout)
 }
 
 const MESSY: &str = "playbook \"p\" { language 1; subject account }  # header\nstages { a initial , b }\nevent \"E\" { n: int, tag: string? }\ntransition a->b on \"E\" where event.n>2 and event.tag is set\n";
 
 #[test]
 fn fmt_reads_standard_input_and_writes_standard_output() {
-    let out = stagecraft(&["fmt", "-"], &repo(), Some(MESSY));
+    let out = stagecraft(&["fmt", "-"], &repo(), Some(MESSY.as_bytes()));
     assert_eq!(code(&out), 0);
     assert_eq!(
         stdout(&out),
@@ -93,7 +56,7 @@ fn fmt_refuses_a_file_with_syntax_errors_and_reports_missing_files() {
     let out = stagecraft(
         &["fmt", "-"],
         &repo(),
-        Some("playbook \"p\" { language 1 }\nrule r {"),
+        Some(b"playbook \"p\" { language 1 }\nrule r {"),
     );
     assert_eq!(code(&out), 1);
     assert!(stdout(&out).is_empty());
