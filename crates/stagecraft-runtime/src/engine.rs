@@ -585,8 +585,8 @@ impl Engine {
 impl Core {
     // ------------------------------------------------------------ input
 
-    /// Feeds one NDJSON line. Lines are numbered by the engine, across
-    /// chunks and restores.
+    /// Feeds whole NDJSON lines, reading three ahead of the one processed
+    /// (`PREFETCH_STEPS`): the outcomes of `push_line` over each line.
     fn push_lines(&mut self, c: &Compiled, text: &[u8], sink: &mut dyn Sink) {
         // Lines read ahead: parsed, their state being loaded, not yet
         // accepted. Anything that reaches the sink first accepts them all,
@@ -671,6 +671,8 @@ impl Core {
         }
     }
 
+    /// Feeds one NDJSON line. Lines are numbered by the engine, across
+    /// chunks and restores.
     fn push_line(&mut self, c: &Compiled, line: &str, sink: &mut dyn Sink) {
         self.line += 1;
         self.summary.lines += 1;
