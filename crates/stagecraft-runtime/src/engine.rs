@@ -115,6 +115,10 @@ pub struct Engine {
     core: Core,
 }
 
+/// [`Engine::push_reader`] holds lines shorter than this (64 MiB) in
+/// memory; a longer one is a dead letter.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
 /// A line read ahead of processing (see `Core::push_lines`).
 struct Ahead<'t> {
     input: Input,
@@ -408,21 +412,41 @@ impl Engine {
 
     /// Feeds everything `reader` yields, as NDJSON, in chunks of whole lines
     /// (see [`Engine::push_lines`]); `progress` is called with the bytes of
-    /// each chunk. Stops at the end of the input or at a read error.
+    /// each chunk. A line of [`MAX_LINE_BYTES`] or more is a dead letter
+    /// (`unparsable`) and is skipped without being held in memory. Stops at
+    /// the end of the input or at a read error.
     pub fn push_reader(
+        &mut self,
+        reader: impl Read,
+        sink: &mut dyn Sink,
+        progress: impl FnMut(usize),
+    ) -> std::io::Result<()> {
+        self.push_reader_with_limit(reader, sink, progress, MAX_LINE_BYTES)
+    }
+
+    fn push_reader_with_limit(
         &mut self,
         mut reader: impl Read,
         sink: &mut dyn Sink,
         mut progress: impl FnMut(usize),
+        max_line: usize,
     ) -> std::io::Result<()> {
         const CHUNK: usize = 1 << 20;
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; CHUNK.min(max_line)];
         // Bytes at the start of `buf` that are a line still being read.
         let mut carried = 0;
+        // Inside a line too long to hold: its bytes are dropped up to its end.
+        let mut skipping = false;
         loop {
             if carried == buf.len() {
-                // One line longer than the buffer.
-                buf.resize(buf.len() * 2, 0);
+                if buf.len() < max_line {
+                    buf.resize((buf.len() * 2).min(max_line), 0);
+                } else {
+                    self.core.line_too_long(&buf[..carried], max_line, sink);
+                    progress(carried);
+                    carried = 0;
+                    skipping = true;
+                }
             }
             let n = match reader.read(&mut buf[carried..]) {
                 Ok(0) => break,
@@ -430,10 +454,21 @@ impl Engine {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            let filled = carried + n;
-            match memchr::memrchr(b'\n', &buf[carried..filled]) {
+            let mut filled = carried + n;
+            if skipping {
+                let Some(end) = memchr::memchr(b'\n', &buf[..filled]) else {
+                    progress(filled);
+                    carried = 0;
+                    continue;
+                };
+                progress(end + 1);
+                buf.copy_within(end + 1..filled, 0);
+                filled -= end + 1;
+                skipping = false;
+            }
+            match memchr::memrchr(b'\n', &buf[..filled]) {
                 Some(last) => {
-                    let end = carried + last + 1;
+                    let end = last + 1;
                     self.push_lines(&buf[..end], sink);
                     progress(end);
                     buf.copy_within(end..filled, 0);
@@ -442,7 +477,7 @@ impl Engine {
                 None => carried = filled,
             }
         }
-        if carried > 0 {
+        if carried > 0 && !skipping {
             self.push_lines(&buf[..carried], sink);
             progress(carried);
         }
@@ -698,6 +733,17 @@ impl Core {
                 self.dead_letter(number, category, reason, line, sink)
             }
         }
+    }
+
+    /// Counts a line longer than the reader holds and writes it as a dead
+    /// letter with its first bytes.
+    fn line_too_long(&mut self, start: &[u8], max_line: usize, sink: &mut dyn Sink) {
+        self.line += 1;
+        self.summary.lines += 1;
+        let reason = format!("the line is {max_line} bytes or longer");
+        let mut shown = String::from_utf8_lossy(&start[..start.len().min(1_000)]).into_owned();
+        shown.push('…');
+        self.dead_letter(self.line, "unparsable", reason, &shown, sink);
     }
 
     fn dead_letter(
@@ -2543,6 +2589,91 @@ mod pending_input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records dead letters; counts outcomes.
+    #[derive(Default)]
+    struct Recorded {
+        dead: Vec<DeadLetter>,
+        outcomes: usize,
+    }
+
+    impl Sink for Recorded {
+        fn outcome(&mut self, _: &Outcome, _: &dyn SubjectNames) {
+            self.outcomes += 1;
+        }
+        fn dead_letter(&mut self, dead: DeadLetter) {
+            self.dead.push(dead);
+        }
+    }
+
+    /// Hands out the input `step` bytes at a time.
+    struct Pieces<'a>(&'a [u8], usize);
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn login_engine() -> Engine {
+        let text = r#"
+playbook "p" { language 1 version "1" subject account }
+event "Login" {}
+stages { new initial, done terminal }
+transition new -> done on "Login"
+"#;
+        let ast = stagecraft_syntax::parse(text).expect("parses");
+        let program = stagecraft_check::check(text, &ast).expect("checks");
+        Engine::new(Compiled::interpreted(Arc::new(program)), Config::default())
+    }
+
+    #[test]
+    fn a_line_too_long_to_hold_is_a_dead_letter_and_reading_goes_on() {
+        let login = |account: &str, time: i64| {
+            format!(
+                r#"{{"type":"track","event":"Login","groupId":"{account}","timestamp":{time}}}"#
+            )
+        };
+        let long = "x".repeat(1_000);
+        for (ending, step) in [("\n", 7), ("\n", 300), ("", 7), ("", 4_096)] {
+            for long_last in [false, true] {
+                let mut lines = vec![login("a1", 1_000), long.clone(), login("a2", 2_000)];
+                if long_last {
+                    lines.swap(1, 2);
+                }
+                let text = lines.join("\n") + ending;
+                let mut engine = login_engine();
+                let mut sink = Recorded::default();
+                let mut progress = 0;
+                engine
+                    .push_reader_with_limit(
+                        Pieces(text.as_bytes(), step),
+                        &mut sink,
+                        |n| progress += n,
+                        256,
+                    )
+                    .expect("reads");
+                let case = format!("ending {ending:?}, step {step}, long line last: {long_last}");
+                assert_eq!(progress, text.len(), "{case}");
+                assert_eq!(engine.summary().lines, 3, "{case}");
+                assert_eq!(engine.summary().events, 2, "{case}");
+                // Each login enters a stage and moves on: two outcomes.
+                assert_eq!(sink.outcomes, 4, "{case}");
+                assert_eq!(sink.dead.len(), 1, "{case}");
+                let dead = &sink.dead[0];
+                assert_eq!(dead.line, if long_last { 3 } else { 2 }, "{case}");
+                assert_eq!(dead.category, "unparsable");
+                assert_eq!(dead.reason, "the line is 256 bytes or longer");
+                assert!(
+                    dead.raw.starts_with("xxx") && dead.raw.ends_with('…'),
+                    "{case}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn hashed_numbers_are_the_decimal_text() {
