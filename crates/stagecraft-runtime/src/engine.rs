@@ -2640,7 +2640,7 @@ transition new -> done on "Login"
         let long = "x".repeat(1_000);
         for (ending, step) in [("\n", 7), ("\n", 300), ("", 7), ("", 4_096)] {
             for long_last in [false, true] {
-                let mut lines = vec![login("a1", 1_000), long.clone(), login("a2", 2_000)];
+                let mut lines = [login("a1", 1_000), long.clone(), login("a2", 2_000)];
                 if long_last {
                     lines.swap(1, 2);
                 }
