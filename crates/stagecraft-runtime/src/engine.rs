@@ -124,6 +124,16 @@ struct Ahead<'t> {
     input: Input,
     number: u64,
     line: &'t str,
+    hints: Hints,
+}
+
+/// What reading a line ahead already worked out about its input, so that
+/// processing it does not work it out again.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hints {
+    /// The message id's hash, when de-duplication is on.
+    message: Option<u64>,
+    /// Where the account's subject is, for an account without a `per` key.
     subject: Option<Lookahead>,
 }
 
@@ -633,25 +643,20 @@ impl Core {
             let bytes = &text[start..end];
             start = end + 1;
             let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            self.line += 1;
-            self.summary.lines += 1;
-            let number = self.line;
+            let number = self.next_line();
             // The fast check first; the standard one finds where it fails.
             let utf8 = simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes));
             let (rejected, line) = match utf8 {
-                Ok(line) if line.trim().is_empty() => {
-                    self.summary.blank_lines += 1;
-                    continue;
-                }
-                Ok(line) => match ingest::parse_line(line, &c.program, &mut self.symbols) {
-                    Ok(input) => {
+                Ok(line) => match self.parse(c, line) {
+                    None => continue,
+                    Some(Ok(input)) => {
                         self.read_ahead(&mut ahead, input, number, line);
                         if ahead.len > PREFETCH_STEPS {
                             self.accept_oldest(c, &mut ahead, sink);
                         }
                         continue;
                     }
-                    Err(rejected) => (rejected, Cow::Borrowed(line)),
+                    Some(Err(rejected)) => (rejected, Cow::Borrowed(line)),
                 },
                 Err(e) => (
                     Rejected::DeadLetter {
@@ -676,7 +681,7 @@ impl Core {
 
     fn accept_oldest(&mut self, c: &Compiled, ahead: &mut AheadRing, sink: &mut dyn Sink) {
         if let Some(next) = ahead.oldest() {
-            self.accept(c, &next.input, next.number, next.line, sink);
+            self.accept(c, &next.input, next.hints, next.number, next.line, sink);
         }
         ahead.drop_oldest();
     }
@@ -688,19 +693,22 @@ impl Core {
             (SubjectRef::Account(key), None) => Some(self.subjects.lookahead(key)),
             _ => None,
         };
-        if let Some(id) = &input.message_id {
-            if self.config.dedupe_window_millis > 0 {
-                self.seen.prefetch(message_hash(id.as_bytes()));
-            }
+        let message = input
+            .message_id
+            .as_ref()
+            .filter(|_| self.config.dedupe_window_millis > 0)
+            .map(|id| message_hash(id.as_bytes()));
+        if let Some(hash) = message {
+            self.seen.prefetch(hash);
         }
         ahead.push(Ahead {
             input,
             number,
             line,
-            subject,
+            hints: Hints { message, subject },
         });
         for back in 1..PREFETCH_STEPS {
-            if let Some(subject) = ahead.back_mut(back).and_then(|a| a.subject.as_mut()) {
+            if let Some(subject) = ahead.back_mut(back).and_then(|a| a.hints.subject.as_mut()) {
                 self.subjects.prefetch(subject, PREFETCH_STEPS - back);
             }
         }
@@ -709,18 +717,29 @@ impl Core {
     /// Feeds one NDJSON line. Lines are numbered by the engine, across
     /// chunks and restores.
     fn push_line(&mut self, c: &Compiled, line: &str, sink: &mut dyn Sink) {
+        let number = self.next_line();
+        match self.parse(c, line) {
+            // By reference: the input stays where parsing wrote it.
+            Some(Ok(ref input)) => self.accept(c, input, Hints::default(), number, line, sink),
+            Some(Err(rejected)) => self.reject(number, line, rejected, sink),
+            None => {}
+        }
+    }
+
+    /// Numbers and counts the next line.
+    fn next_line(&mut self) -> u64 {
         self.line += 1;
         self.summary.lines += 1;
-        let number = self.line;
+        self.line
+    }
+
+    /// Parses a line; `None` for a blank one, counted as such.
+    fn parse(&mut self, c: &Compiled, line: &str) -> Option<Result<Input, Rejected>> {
         if line.trim().is_empty() {
             self.summary.blank_lines += 1;
-            return;
+            return None;
         }
-        match ingest::parse_line(line, &c.program, &mut self.symbols) {
-            // By reference: the input stays where parsing wrote it.
-            Ok(ref input) => self.accept(c, input, number, line, sink),
-            Err(rejected) => self.reject(number, line, rejected, sink),
-        }
+        Some(ingest::parse_line(line, &c.program, &mut self.symbols))
     }
 
     fn reject(&mut self, number: u64, line: &str, rejected: Rejected, sink: &mut dyn Sink) {
@@ -738,12 +757,11 @@ impl Core {
     /// Counts a line longer than the reader holds and writes it as a dead
     /// letter with its first bytes.
     fn line_too_long(&mut self, start: &[u8], max_line: usize, sink: &mut dyn Sink) {
-        self.line += 1;
-        self.summary.lines += 1;
+        let number = self.next_line();
         let reason = format!("the line is {max_line} bytes or longer");
         let mut shown = String::from_utf8_lossy(&start[..start.len().min(1_000)]).into_owned();
         shown.push('…');
-        self.dead_letter(self.line, "unparsable", reason, &shown, sink);
+        self.dead_letter(number, "unparsable", reason, &shown, sink);
     }
 
     fn dead_letter(
@@ -770,13 +788,19 @@ impl Core {
     /// Feeds a validated input (the library entry point for callers that
     /// build inputs themselves).
     fn push(&mut self, c: &Compiled, input: Input, sink: &mut dyn Sink) {
-        self.line += 1;
-        self.summary.lines += 1;
-        let number = self.line;
-        self.accept(c, &input, number, "", sink);
+        let number = self.next_line();
+        self.accept(c, &input, Hints::default(), number, "", sink);
     }
 
-    fn accept(&mut self, c: &Compiled, input: &Input, line: u64, raw: &str, sink: &mut dyn Sink) {
+    fn accept(
+        &mut self,
+        c: &Compiled,
+        input: &Input,
+        hints: Hints,
+        line: u64,
+        raw: &str,
+        sink: &mut dyn Sink,
+    ) {
         let watermark = self.watermark();
         if watermark != NEVER && input.time < watermark {
             let reason = format!(
@@ -788,8 +812,13 @@ impl Core {
             self.dead_letter(line, "late", reason, raw, sink);
             return;
         }
-        if let Some(id) = &input.message_id {
-            if self.config.dedupe_window_millis > 0 && self.is_duplicate(id, input.time) {
+        if let Some(id) = input
+            .message_id
+            .as_ref()
+            .filter(|_| self.config.dedupe_window_millis > 0)
+        {
+            let hash = hints.message.unwrap_or_else(|| message_hash(id.as_bytes()));
+            if self.is_duplicate(hash, input.time) {
                 self.summary.duplicates += 1;
                 return;
             }
@@ -797,7 +826,7 @@ impl Core {
         self.newest = self.newest.max(input.time);
         self.seq += 1;
         if self.config.allowed_lateness_millis == 0 {
-            self.process(c, input, line, sink);
+            self.process(c, input, hints.subject, line, sink);
             return;
         }
         self.pending.push(Reverse(Pending {
@@ -822,7 +851,7 @@ impl Core {
     fn release(&mut self, c: &Compiled, upto: i64, sink: &mut dyn Sink) {
         while self.pending.peek().is_some_and(|Reverse(p)| p.time <= upto) {
             if let Some(Reverse(p)) = self.pending.pop() {
-                self.process(c, &p.input, p.line, sink);
+                self.process(c, &p.input, None, p.line, sink);
             }
         }
     }
@@ -831,8 +860,7 @@ impl Core {
     /// remembered until it falls behind the horizon (the newest input time
     /// minus the window); forgotten ids are swept out whenever the table
     /// would otherwise grow.
-    fn is_duplicate(&mut self, id: &str, at: i64) -> bool {
-        let hash = message_hash(id.as_bytes());
+    fn is_duplicate(&mut self, hash: u64, at: i64) -> bool {
         let horizon = self
             .newest
             .max(at)
@@ -889,7 +917,7 @@ impl Core {
             message_id: None,
             line: 0,
         };
-        let s = self.subject_index(c, key);
+        let s = self.subject_index(c, key, None);
         {
             let subject = &mut self.subjects[s as usize];
             for (index, value) in traits {
@@ -917,8 +945,10 @@ impl Core {
 
     // ------------------------------------------------------------ processing
 
-    fn subject_index(&mut self, c: &Compiled, key: &str) -> u32 {
-        if let Some(i) = self.subjects.find(key) {
+    /// The subject `key` names, added if new; `ahead` is a lookahead of
+    /// the same key, if one was taken.
+    fn subject_index(&mut self, c: &Compiled, key: &str, ahead: Option<&Lookahead>) -> u32 {
+        if let Some(i) = self.subjects.find_ahead(key, ahead) {
             return i;
         }
         let index = self
@@ -928,7 +958,14 @@ impl Core {
         index
     }
 
-    fn process(&mut self, c: &Compiled, input: &Input, line: u64, sink: &mut dyn Sink) {
+    fn process(
+        &mut self,
+        c: &Compiled,
+        input: &Input,
+        subject: Option<Lookahead>,
+        line: u64,
+        sink: &mut dyn Sink,
+    ) {
         self.fire_timers(c, input.time, false, sink);
         self.clock = self.clock.max(input.time);
         let account = match &input.subject {
@@ -955,11 +992,11 @@ impl Core {
                 self.summary.events += 1;
                 let s = match &input.per {
                     Some(per) => {
-                        let s = self.subject_index(c, &format!("{account}/{per}"));
+                        let s = self.subject_index(c, &format!("{account}/{per}"), None);
                         self.join_account(c, &account, s);
                         s
                     }
-                    None => self.subject_index(c, &account),
+                    None => self.subject_index(c, &account, subject.as_ref()),
                 };
                 let cause = Cause::Event {
                     event,
@@ -986,7 +1023,7 @@ impl Core {
                         self.on_traits(c, s, values, t);
                     }
                 } else {
-                    let s = self.subject_index(c, &account);
+                    let s = self.subject_index(c, &account, subject.as_ref());
                     self.on_traits(c, s, values, t);
                 }
             }

@@ -695,9 +695,21 @@ impl Subjects {
     }
 
     pub fn find(&self, key: &str) -> Option<u32> {
-        self.probe(self.hasher.hash_one(key), |index| {
-            same_key(&self.list[index as usize].key, key)
-        })
+        self.find_ahead(key, None)
+    }
+
+    /// As [`Subjects::find`], from what [`Subjects::lookahead`] of the same
+    /// `key` found: its candidate if that is the subject, else a probe from
+    /// its hash, so the key is not hashed twice.
+    pub fn find_ahead(&self, key: &str, ahead: Option<&Lookahead>) -> Option<u32> {
+        let is_key = |index: u32| same_key(&self.list[index as usize].key, key);
+        match ahead {
+            Some(ahead) => ahead
+                .candidate
+                .filter(|&index| (index as usize) < self.list.len() && is_key(index))
+                .or_else(|| self.probe(ahead.hash, is_key)),
+            None => self.probe(self.hasher.hash_one(key), is_key),
+        }
     }
 
     /// The first subject whose slot matches `hash`, without comparing keys.
@@ -987,7 +999,13 @@ transition trial -> paying on "Paid"
                 subjects.prefetch(&mut ahead, steps_left);
             }
             assert!(ahead.candidate.is_some_and(|c| c < 5_000));
+            assert_eq!(subjects.find_ahead(&key, Some(&ahead)), Some(i));
         }
+        // A lookahead taken before its subject existed still finds it.
+        let ahead = subjects.lookahead("late");
+        assert_eq!(subjects.find_ahead("late", Some(&ahead)), None);
+        let late = subjects.insert(Subject::new("late", &program, &layout));
+        assert_eq!(subjects.find_ahead("late", Some(&ahead)), Some(late));
         assert!(4 * subjects.len() <= 3 * subjects.slots.len());
     }
 }
