@@ -25,7 +25,8 @@ use crate::outcome::{
     Sink, Status, SubjectNames, Why,
 };
 use crate::state::{
-    Deferred, FireHistory, Ladder, Lookahead, MetricStore, Subject, Subjects, NEVER, PREFETCH_STEPS,
+    Deferred, FireHistory, Ladder, Lookahead, MetricStore, StaleMetrics, StateLayout, Subject,
+    Subjects, NEVER, PREFETCH_STEPS,
 };
 use crate::summary::Summary;
 use crate::symbols::Symbols;
@@ -1285,15 +1286,16 @@ impl Core {
                     _ => continue,
                 }
             }
-            let plan = &c.state.metrics[m as usize];
             let value = program.metrics[m as usize]
                 .prop
                 .and_then(|p| props.get(p as usize).copied().flatten());
-            self.subjects[s as usize].record(&c.state, plan, t, value);
+            self.subjects[s as usize].record(&c.state, m, t, value);
         }
     }
 
-    /// Writes every metric's value at time `t` into the frame.
+    /// Writes every metric's value at time `t` into the frame: those whose
+    /// slot is out of date, which at most events is the one the event
+    /// counts.
     fn refresh_metrics(
         &mut self,
         c: &Compiled,
@@ -1306,52 +1308,38 @@ impl Core {
         let base = c.program.layout.metric_base;
         let mut errors = Vec::new();
         let subject = &mut self.subjects[s as usize];
-        for (m, plan) in layout.metrics.iter().enumerate() {
-            let value: Result<Option<i64>, EvalError> = match plan.store {
-                MetricStore::Counter { word } => Ok(Some(subject.word(word))),
-                MetricStore::Times { segment, window } => {
-                    // One word per entry.
-                    Ok(Some(subject.evict(layout, segment, t, window) as i64))
+        let mut refresh = |subject: &mut Subject, m: u32, window_moves_at: &mut i64| -> bool {
+            match metric_value(subject, layout, m, t, window_moves_at) {
+                Ok(v) => {
+                    subject.set(base + m, v);
+                    false
                 }
-                MetricStore::Ever { word } => Ok(Some(subject.word(word))),
-                MetricStore::Value { word } => Ok(if subject.word(word) == 0 {
-                    plan.default
-                } else {
-                    Some(subject.word(word + 1))
-                }),
-                MetricStore::Distinct { segment } => {
-                    Ok(Some(subject.segment(layout, segment).len() as i64))
+                Err(e) => {
+                    subject.set(base + m, None);
+                    errors.push((m, e));
+                    true
                 }
-                MetricStore::Values { segment, window } => {
-                    subject.evict(layout, segment, t, window);
-                    let pairs = subject.segment(layout, segment);
-                    aggregate(
-                        plan.kind,
-                        plan.ty,
-                        plan.prop_ty,
-                        pairs.iter().skip(1).step_by(2).copied(),
-                        (pairs.len() / 2) as i64,
-                    )
-                    .map(|v| v.or(plan.default))
-                }
-                MetricStore::Running { word } => {
-                    let [count, sum, min, max, overflow] = subject.running(word);
-                    // Only a sum or an average reads the running sum.
-                    if overflow != 0 && matches!(plan.kind, MetricKind::Sum | MetricKind::Avg) {
-                        Err(EvalError::Overflow)
-                    } else {
-                        Ok(
-                            running(plan.kind, plan.ty, plan.prop_ty, count, sum, min, max)
-                                .or(plan.default),
-                        )
+            }
+        };
+        let mut window_moves_at = i64::MAX;
+        match subject.stale_metrics(layout, t) {
+            Some(StaleMetrics {
+                mut due,
+                windows_moved,
+            }) => {
+                let mut failed = 0;
+                while due != 0 {
+                    let m = due.trailing_zeros();
+                    due &= due - 1;
+                    if refresh(subject, m, &mut window_moves_at) {
+                        failed |= 1 << m;
                     }
                 }
-            };
-            match value {
-                Ok(v) => subject.set(base + m as u32, v),
-                Err(e) => {
-                    subject.set(base + m as u32, None);
-                    errors.push((m as u32, e));
+                subject.refreshed(failed, window_moves_at, windows_moved);
+            }
+            None => {
+                for m in 0..layout.metrics.len() as u32 {
+                    refresh(subject, m, &mut window_moves_at);
                 }
             }
         }
@@ -1701,9 +1689,9 @@ impl Core {
             if let Some(slot) = program.entered_at_slots[to as usize] {
                 subject.set(slot, Some(t));
             }
-            for plan in &c.state.metrics {
+            for (m, plan) in (0..).zip(&c.state.metrics) {
                 if plan.in_stage {
-                    subject.reset_metric(&c.state, plan.store);
+                    subject.reset_metric(&c.state, m);
                 }
             }
         }
@@ -1944,9 +1932,9 @@ impl Core {
             let subject = &mut self.subjects[s as usize];
             let history = subject.history(&c.state, r).fired_at(t);
             subject.set_history(&c.state, r, history);
-            for plan in &c.state.metrics {
+            for (m, plan) in (0..).zip(&c.state.metrics) {
                 if plan.kind == MetricKind::Sent(r) {
-                    subject.record(&c.state, plan, t, None);
+                    subject.record(&c.state, m, t, None);
                 }
             }
         }
@@ -2448,6 +2436,63 @@ fn channel_code(channel: stagecraft_ir::Channel) -> i64 {
 }
 
 /// A windowed aggregate over values.
+/// Metric `m`'s value at time `now`, after dropping the entries that have
+/// left its window; lowers `window_moves_at` to when the next one leaves.
+fn metric_value(
+    subject: &mut Subject,
+    layout: &StateLayout,
+    m: u32,
+    now: i64,
+    window_moves_at: &mut i64,
+) -> Result<Option<i64>, EvalError> {
+    let plan = &layout.metrics[m as usize];
+    match plan.store {
+        MetricStore::Counter { word } => Ok(Some(subject.word(word))),
+        MetricStore::Times { segment, window } => {
+            // One word per entry.
+            let left = subject.evict(layout, segment, now, window);
+            *window_moves_at =
+                (*window_moves_at).min(subject.window_leaves_at(layout, segment, window));
+            Ok(Some(left as i64))
+        }
+        MetricStore::Ever { word } => Ok(Some(subject.word(word))),
+        MetricStore::Value { word } => Ok(if subject.word(word) == 0 {
+            plan.default
+        } else {
+            Some(subject.word(word + 1))
+        }),
+        MetricStore::Distinct { segment } => {
+            Ok(Some(subject.segment(layout, segment).len() as i64))
+        }
+        MetricStore::Values { segment, window } => {
+            subject.evict(layout, segment, now, window);
+            *window_moves_at =
+                (*window_moves_at).min(subject.window_leaves_at(layout, segment, window));
+            let pairs = subject.segment(layout, segment);
+            aggregate(
+                plan.kind,
+                plan.ty,
+                plan.prop_ty,
+                pairs.iter().skip(1).step_by(2).copied(),
+                (pairs.len() / 2) as i64,
+            )
+            .map(|v| v.or(plan.default))
+        }
+        MetricStore::Running { word } => {
+            let [count, sum, min, max, overflow] = subject.running(word);
+            // Only a sum or an average reads the running sum.
+            if overflow != 0 && matches!(plan.kind, MetricKind::Sum | MetricKind::Avg) {
+                Err(EvalError::Overflow)
+            } else {
+                Ok(
+                    running(plan.kind, plan.ty, plan.prop_ty, count, sum, min, max)
+                        .or(plan.default),
+                )
+            }
+        }
+    }
+}
+
 fn aggregate(
     kind: MetricKind,
     ty: Type,

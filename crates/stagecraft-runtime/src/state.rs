@@ -72,6 +72,10 @@ pub struct MetricPlan {
 pub struct StateLayout {
     frame_len: usize,
     pub metrics: Vec<MetricPlan>,
+    /// Every metric, by bit, when there are at most [`TRACKED_METRICS`].
+    all_metrics: u64,
+    /// The metrics over a window of time, by bit, likewise.
+    windowed: u64,
     /// Per rule that has `once`, a cooldown or a holdout: the first of two
     /// words (first and last firing). Other rules keep no history.
     rule_words: Vec<Option<u32>>,
@@ -188,9 +192,24 @@ impl StateLayout {
             }
         }
         let segment_ends_base = take(segment_widths.len()) as usize;
+        let bits = |wanted: fn(&MetricPlan) -> bool| {
+            (0..TRACKED_METRICS)
+                .zip(&metrics)
+                .filter(|&(_, plan)| wanted(plan))
+                .fold(0u64, |bits, (m, _)| bits | 1 << m)
+        };
+        let all_metrics = bits(|_| true);
+        let windowed = bits(|plan| {
+            matches!(
+                plan.store,
+                MetricStore::Times { .. } | MetricStore::Values { .. }
+            )
+        });
         StateLayout {
             frame_len,
             metrics,
+            all_metrics,
+            windowed,
             rule_words,
             escalations_base,
             ladders_base,
@@ -260,7 +279,7 @@ pub struct Deferred {
     pub cause_event: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subject {
     pub key: CompactString,
     /// Entered its initial stage (has had a track event).
@@ -272,6 +291,45 @@ pub struct Subject {
     /// grow. It starts with the frame: one value per slot, then the slots'
     /// presence bytes.
     words: Box<[i64]>,
+    /// Which metrics' frame slots may be out of date, so that a refresh
+    /// rewrites only those (see [`Subject::stale_metrics`]). Not saved: a
+    /// restored subject refreshes every metric once.
+    #[serde(skip, default = "Staleness::all")]
+    staleness: Staleness,
+}
+
+/// Which of a subject's metric slots may differ from what a refresh would
+/// write now.
+#[derive(Debug, Clone, Copy)]
+struct Staleness {
+    /// Bit `m`: metric `m` was recorded or reset, or its refresh failed.
+    metrics: u64,
+    /// When the oldest entry of a windowed metric leaves its window: until
+    /// then, time passing changes no metric.
+    window_moves_at: i64,
+}
+
+impl Staleness {
+    fn all() -> Staleness {
+        Staleness {
+            metrics: u64::MAX,
+            window_moves_at: i64::MIN,
+        }
+    }
+}
+
+/// Metrics, by bit, that [`Subject::stale_metrics`] tracks one by one; a
+/// program with more refreshes all of them every time.
+pub const TRACKED_METRICS: usize = 64;
+
+/// The metrics a refresh must rewrite.
+#[derive(Debug, Clone, Copy)]
+pub struct StaleMetrics {
+    /// Bit `m` for metric `m`.
+    pub due: u64,
+    /// An entry of a windowed metric has left its window: every windowed
+    /// metric is due.
+    pub windows_moved: bool,
 }
 
 impl Subject {
@@ -281,6 +339,7 @@ impl Subject {
             entered: false,
             frame_len: layout.frame_len as u32,
             words: vec![0; layout.words].into_boxed_slice(),
+            staleness: Staleness::all(),
         };
         let histories = layout.rule_words.iter().flatten().map(|w| *w as usize);
         for w in histories.chain((layout.escalations_base..layout.ladders_base).step_by(2)) {
@@ -371,9 +430,14 @@ impl Subject {
         self.words[word..word + 5].copy_from_slice(&[0, 0, i64::MAX, i64::MIN, 0]);
     }
 
-    /// Records one occurrence for a metric: an event it counts (with the
+    /// Records one occurrence for metric `m`: an event it counts (with the
     /// aggregated property's value, if any) or a firing it counts.
-    pub fn record(&mut self, layout: &StateLayout, plan: &MetricPlan, t: i64, value: Option<i64>) {
+    pub fn record(&mut self, layout: &StateLayout, m: u32, t: i64, value: Option<i64>) {
+        let plan = &layout.metrics[m as usize];
+        self.mark_stale(m);
+        if let MetricStore::Times { window, .. } | MetricStore::Values { window, .. } = plan.store {
+            self.window_moves(t.saturating_add(window));
+        }
         match (plan.store, value) {
             (MetricStore::Counter { word }, _) => {
                 let n = self.word_mut(word);
@@ -419,9 +483,10 @@ impl Subject {
         self.words[w + 3] = self.words[w + 3].max(value);
     }
 
-    /// Forgets what a metric counted (a metric `in stage`, at stage entry).
-    pub fn reset_metric(&mut self, layout: &StateLayout, store: MetricStore) {
-        match store {
+    /// Forgets what metric `m` counted (a metric `in stage`, at stage entry).
+    pub fn reset_metric(&mut self, layout: &StateLayout, m: u32) {
+        self.mark_stale(m);
+        match layout.metrics[m as usize].store {
             MetricStore::Counter { word } | MetricStore::Ever { word } => {
                 self.words[word as usize] = 0
             }
@@ -438,6 +503,56 @@ impl Subject {
                 self.drop_front(layout, segment, entries);
             }
         }
+    }
+
+    fn mark_stale(&mut self, m: u32) {
+        if let Some(bit) = 1u64.checked_shl(m) {
+            self.staleness.metrics |= bit;
+        }
+    }
+
+    /// An entry of a windowed metric leaves its window at `t` (or later).
+    fn window_moves(&mut self, t: i64) {
+        let at = &mut self.staleness.window_moves_at;
+        *at = (*at).min(t);
+    }
+
+    /// The metrics whose slots a refresh at `now` must rewrite; `None` when
+    /// the program has too many metrics to track.
+    ///
+    /// Every other metric's slot already holds what a refresh at `now`
+    /// would write: its state has not changed since the slot was written,
+    /// and no entry of a windowed metric has left its window since.
+    pub fn stale_metrics(&self, layout: &StateLayout, now: i64) -> Option<StaleMetrics> {
+        if layout.metrics.len() > TRACKED_METRICS {
+            return None;
+        }
+        let windows_moved = now >= self.staleness.window_moves_at;
+        let moved = if windows_moved { layout.windowed } else { 0 };
+        Some(StaleMetrics {
+            due: self.staleness.metrics & layout.all_metrics | moved,
+            windows_moved,
+        })
+    }
+
+    /// After a refresh: `failed` metrics stay stale (their error is
+    /// reported again at the next refresh), and windows next move at
+    /// `window_moves_at`, or at the earlier time already known when the
+    /// refresh left some windowed metrics alone (`all_windows` false).
+    pub fn refreshed(&mut self, failed: u64, window_moves_at: i64, all_windows: bool) {
+        self.staleness.metrics = failed;
+        if all_windows {
+            self.staleness.window_moves_at = window_moves_at;
+        } else {
+            self.window_moves(window_moves_at);
+        }
+    }
+
+    /// When the oldest entry of a windowed segment leaves its window.
+    pub fn window_leaves_at(&self, layout: &StateLayout, segment: u32, window: i64) -> i64 {
+        self.segment(layout, segment)
+            .first()
+            .map_or(i64::MAX, |&oldest| oldest.saturating_add(window))
     }
 
     // ------------------------------------------------------------ history
@@ -569,14 +684,15 @@ impl Subject {
         }
     }
 
-    /// Makes room for `extra` more words, growing by a little: most
-    /// subjects keep a few entries, and a boxed slice has no spare header.
+    /// Makes room for `extra` more words, growing by half the segments'
+    /// words: most subjects keep a few entries (a boxed slice has no spare
+    /// header), and growing by less reallocates every few events.
     fn reserve(&mut self, layout: &StateLayout, extra: usize) {
         let used = self.used(layout);
         if used + extra <= self.words.len() {
             return;
         }
-        let len = used + extra + (used - layout.words) / 4 + 2;
+        let len = used + extra + (used - layout.words) / 2 + 4;
         let mut words = std::mem::take(&mut self.words).into_vec();
         words.reserve_exact(len - words.len());
         words.resize(len, 0);
@@ -904,11 +1020,11 @@ transition trial -> paying on "Paid"
         assert_eq!(subject.segment(&layout, times), &[1, 2, 3, 4]);
         assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
 
-        subject.reset_metric(&layout, layout.metrics[1].store);
+        subject.reset_metric(&layout, 1);
         assert_eq!(subject.segment(&layout, pairs), &[] as &[i64]);
         assert_eq!(subject.segment(&layout, distinct), &[1, 2, 3, 4]);
         assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
-        subject.reset_metric(&layout, layout.metrics[2].store);
+        subject.reset_metric(&layout, 2);
         assert_eq!(subject.segment(&layout, distinct), &[] as &[i64]);
         assert_eq!(subject.segment(&layout, times), &[1, 2, 3, 4]);
         assert_eq!(subject.segment(&layout, day), &[1, -1, 2, -2, 3, -3, 4, -4]);
