@@ -12,7 +12,9 @@
 //! its result is exact. The exact lowering tracks every status with the
 //! interpreter's precedence. Values are the common case, so this keeps the
 //! usual path short: a check costs a test and a branch that is not taken,
-//! and needs no register to remember it.
+//! and needs no register to remember it. A comparison of loads and
+//! constants is the exception: its exact lowering is as short and has no
+//! branch at all, so it is compiled alone (see `exact_path_is_enough`).
 //!
 //! Apart from those checks the code is straight-line, except for
 //! `and`/`or`, which branch around a right operand that is not trivially
