@@ -989,6 +989,52 @@ transition trial -> paying on "Paid"
 "#;
 
     #[test]
+    fn stale_metrics_are_those_recorded_failed_or_whose_window_moved() {
+        const DAY: i64 = 86_400_000;
+        let program = program(PLAYBOOK);
+        let layout = StateLayout::new(&program);
+        let mut subject = Subject::new("a", &program, &layout);
+        let stale = |subject: &Subject, now| {
+            subject
+                .stale_metrics(&layout, now)
+                .map(|stale| (stale.due, stale.windows_moved))
+        };
+        // Metrics 0, 1 and 3 are over a window; 2 (distinct, in stage) is not.
+        assert_eq!(stale(&subject, 0), Some((0b1111, true)), "a new subject");
+        subject.refreshed(0, i64::MAX, true);
+        assert_eq!(stale(&subject, 0), Some((0, false)));
+
+        subject.record(&layout, 2, 10, Some(7));
+        assert_eq!(stale(&subject, 10), Some((0b0100, false)));
+        subject.record(&layout, 3, 10, Some(5));
+        assert_eq!(stale(&subject, 10), Some((0b1100, false)));
+        // As a refresh of metrics 2 and 3 at 10 reports it: the entry of 3
+        // leaves its one-day window at 10 + DAY.
+        let MetricStore::Values { segment, window } = layout.metrics[3].store else {
+            panic!("metric 3 keeps values over a window");
+        };
+        subject.refreshed(0, subject.window_leaves_at(&layout, segment, window), false);
+        assert_eq!(stale(&subject, 10 + DAY - 1), Some((0, false)));
+        assert_eq!(stale(&subject, 10 + DAY), Some((0b1011, true)));
+
+        subject.refreshed(0b0010, i64::MAX, true);
+        assert_eq!(stale(&subject, 10 + DAY), Some((0b0010, false)), "failed");
+        subject.reset_metric(&layout, 0);
+        assert_eq!(stale(&subject, 10 + DAY), Some((0b0011, false)), "reset");
+
+        let many: String = (0..TRACKED_METRICS)
+            .map(|m| format!("metric extra_{m} = count \"Paid\" over 1d\n"))
+            .collect();
+        let program = self::program(&format!("{PLAYBOOK}{many}"));
+        let layout = StateLayout::new(&program);
+        let subject = Subject::new("a", &program, &layout);
+        assert!(
+            subject.stale_metrics(&layout, 0).is_none(),
+            "too many to track"
+        );
+    }
+
+    #[test]
     fn segments_of_different_widths_stay_apart() {
         let program = program(PLAYBOOK);
         let layout = StateLayout::new(&program);
