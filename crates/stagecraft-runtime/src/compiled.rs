@@ -21,6 +21,10 @@ pub struct PlanIndex {
     /// `program.transitions`) and the guard list that picks among them.
     pub stage_guards: Vec<(Vec<u32>, ListId)>,
     pub scores: Vec<ExprId>,
+    /// Per score: the metrics it reads, by bit, when it reads nothing else
+    /// (no trait, score, stage data or time), so that its value changes
+    /// only when one of theirs does.
+    pub score_metrics: Vec<Option<u64>>,
     pub metric_filters: Vec<Option<ExprId>>,
     pub milestone_starts: Vec<Option<ExprId>>,
     pub milestone_done: Vec<Option<ExprId>>,
@@ -234,6 +238,7 @@ fn build_plan(program: &Program) -> (EvalPlan, PlanIndex) {
             Builtin::Clamp,
             vec![sum, Expr::Const(score.low), Expr::Const(score.high)],
         );
+        index.score_metrics.push(metrics_read(&clamped, program));
         index.scores.push(plan.add_expr(clamped));
     }
 
@@ -313,4 +318,22 @@ fn register(on_event: &mut [Vec<u32>], trigger: Trigger, id: u32) {
         }
         _ => {}
     }
+}
+
+/// The metrics an expression reads, by bit, when it reads no other slot and
+/// not the time; `None` otherwise, or past the metrics a subject tracks
+/// ([`TRACKED_METRICS`](crate::state::TRACKED_METRICS)).
+fn metrics_read(expr: &Expr, program: &Program) -> Option<u64> {
+    let metrics =
+        program.layout.metric_base..program.layout.metric_base + program.metrics.len() as u32;
+    let mut read = Some(0u64);
+    expr.walk(&mut |node| match node {
+        Expr::Load(slot) if metrics.contains(slot) => {
+            let bit = 1u64.checked_shl(slot - metrics.start);
+            read = read.zip(bit).map(|(read, bit)| read | bit);
+        }
+        Expr::Load(_) | Expr::Now | Expr::Since { .. } | Expr::Crosses { .. } => read = None,
+        _ => {}
+    });
+    read
 }

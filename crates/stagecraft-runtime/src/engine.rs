@@ -590,6 +590,11 @@ impl Engine {
         }
         self.compiled = compiled;
         self.core.zones.clear();
+        // Metrics keep their values (their definitions are the same), but a
+        // score's formula may have changed.
+        for subject in self.core.subjects.iter_mut() {
+            subject.forget_scores();
+        }
         Ok(())
     }
 
@@ -938,8 +943,8 @@ impl Core {
         self.arm_stage_timers(c, s, stage, entered_at);
         self.arm_date_timers(c, s, None, entered_at);
         self.set_input(c, s, None, None);
-        self.refresh_metrics(c, s, entered_at, &cause, sink);
-        self.compute_scores(c, s, entered_at, &cause, sink);
+        let refreshed = self.refresh_metrics(c, s, entered_at, &cause, sink);
+        self.compute_scores(c, s, entered_at, refreshed, &cause, sink);
         self.store_crossings(c, s, entered_at);
         Ok(())
     }
@@ -1149,8 +1154,8 @@ impl Core {
         self.arm_stage_timers(c, s, initial, t);
         self.arm_date_timers(c, s, None, t);
         self.set_input(c, s, None, None);
-        self.refresh_metrics(c, s, t, cause, sink);
-        self.compute_scores(c, s, t, cause, sink);
+        let refreshed = self.refresh_metrics(c, s, t, cause, sink);
+        self.compute_scores(c, s, t, refreshed, cause, sink);
         self.store_crossings(c, s, t);
     }
 
@@ -1221,8 +1226,8 @@ impl Core {
         sink: &mut dyn Sink,
     ) {
         let index: &PlanIndex = &c.index;
-        self.refresh_metrics(c, s, t, cause, sink);
-        self.compute_scores(c, s, t, cause, sink);
+        let refreshed = self.refresh_metrics(c, s, t, cause, sink);
+        self.compute_scores(c, s, t, refreshed, cause, sink);
         self.observe(
             Observation::Evaluated {
                 subject: s,
@@ -1295,7 +1300,8 @@ impl Core {
 
     /// Writes every metric's value at time `t` into the frame: those whose
     /// slot is out of date, which at most events is the one the event
-    /// counts.
+    /// counts. Returns the metrics it wrote, by bit (all of them past the
+    /// 64th).
     fn refresh_metrics(
         &mut self,
         c: &Compiled,
@@ -1303,7 +1309,7 @@ impl Core {
         t: i64,
         cause: &Cause,
         sink: &mut dyn Sink,
-    ) {
+    ) -> u64 {
         let layout = &c.state;
         let base = c.program.layout.metric_base;
         let mut errors = Vec::new();
@@ -1322,11 +1328,12 @@ impl Core {
             }
         };
         let mut window_moves_at = i64::MAX;
-        match subject.stale_metrics(layout, t) {
+        let written = match subject.stale_metrics(layout, t) {
             Some(StaleMetrics {
                 mut due,
                 windows_moved,
             }) => {
+                let written = due;
                 let mut failed = 0;
                 while due != 0 {
                     let m = due.trailing_zeros();
@@ -1336,31 +1343,52 @@ impl Core {
                     }
                 }
                 subject.refreshed(failed, window_moves_at, windows_moved);
+                written
             }
             None => {
                 for m in 0..layout.metrics.len() as u32 {
                     refresh(subject, m, &mut window_moves_at);
                 }
+                u64::MAX
             }
-        }
+        };
         for (m, e) in errors {
             self.report_error(s, t, cause, ErrorSite::MetricFilter(m), e, sink);
         }
+        written
     }
 
-    fn compute_scores(&mut self, c: &Compiled, s: u32, t: i64, cause: &Cause, sink: &mut dyn Sink) {
+    /// Computes the scores into the frame, after a refresh that wrote the
+    /// `refreshed` metrics: a score that reads only metrics, none of them
+    /// refreshed, keeps the value it has.
+    fn compute_scores(
+        &mut self,
+        c: &Compiled,
+        s: u32,
+        t: i64,
+        refreshed: u64,
+        cause: &Cause,
+        sink: &mut dyn Sink,
+    ) {
         let program: &Program = &c.program;
         let index: &PlanIndex = &c.index;
         for &score in &program.score_order {
+            let unchanged =
+                index.score_metrics[score as usize].is_some_and(|metrics| metrics & refreshed == 0);
+            if unchanged && self.subjects[s as usize].score_is_current(score) {
+                continue;
+            }
             let value = c
                 .evaluator
                 .eval(index.scores[score as usize], &self.frame(s, t));
             let slot = program.layout.score_base + score;
+            let subject = &mut self.subjects[s as usize];
+            subject.score_computed(score, matches!(value, Value::Err(_)));
             match value {
-                Value::Val(v) => self.subjects[s as usize].set(slot, Some(v)),
-                Value::Missing => self.subjects[s as usize].set(slot, None),
+                Value::Val(v) => subject.set(slot, Some(v)),
+                Value::Missing => subject.set(slot, None),
                 Value::Err(e) => {
-                    self.subjects[s as usize].set(slot, None);
+                    subject.set(slot, None);
                     self.report_error(s, t, cause, ErrorSite::Score(score), e, sink);
                 }
             }
@@ -1530,8 +1558,8 @@ impl Core {
         }
         // Conditions of timer-triggered rules and transitions see metrics and
         // scores at the timer's time; edges keep comparing event to event.
-        self.refresh_metrics(c, s, due, &cause, sink);
-        self.compute_scores(c, s, due, &cause, sink);
+        let refreshed = self.refresh_metrics(c, s, due, &cause, sink);
+        self.compute_scores(c, s, due, refreshed, &cause, sink);
         self.observe(
             Observation::Evaluated {
                 subject: s,

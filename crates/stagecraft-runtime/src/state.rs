@@ -307,6 +307,8 @@ struct Staleness {
     /// When the oldest entry of a windowed metric leaves its window: until
     /// then, time passing changes no metric.
     window_moves_at: i64,
+    /// Bit `k`: score `k` has not been computed, or its computation failed.
+    scores: u64,
 }
 
 impl Staleness {
@@ -314,6 +316,7 @@ impl Staleness {
         Staleness {
             metrics: u64::MAX,
             window_moves_at: i64::MIN,
+            scores: u64::MAX,
         }
     }
 }
@@ -545,6 +548,29 @@ impl Subject {
             self.staleness.window_moves_at = window_moves_at;
         } else {
             self.window_moves(window_moves_at);
+        }
+    }
+
+    /// Whether score `k`'s slot holds its value as of its last computation,
+    /// which did not fail (scores past the 64th are never taken as such).
+    pub fn score_is_current(&self, k: u32) -> bool {
+        k < 64 && self.staleness.scores >> k & 1 == 0
+    }
+
+    /// Every score is computed afresh at the next evaluation.
+    pub fn forget_scores(&mut self) {
+        self.staleness.scores = u64::MAX;
+    }
+
+    /// Score `k` was computed; a failure is reported again next time.
+    pub fn score_computed(&mut self, k: u32, failed: bool) {
+        if k < 64 {
+            let bit = 1u64 << k;
+            if failed {
+                self.staleness.scores |= bit;
+            } else {
+                self.staleness.scores &= !bit;
+            }
         }
     }
 

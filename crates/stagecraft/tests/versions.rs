@@ -97,3 +97,32 @@ fn a_version_that_keeps_state_differently_is_refused() {
         .expect_err("a new metric changes the state");
     assert!(error.to_string().contains("changed"), "{error}");
 }
+
+#[test]
+fn a_new_score_formula_applies_from_the_next_event_even_one_no_metric_counts() {
+    for backend in [Backend::Interpreter, Backend::Jit] {
+        let v1 = w1(|t| t, backend);
+        let v2 = w1(
+            |t| t.replace("+ 2 * (last_nps - 5)", "+ 3 * (last_nps - 5)"),
+            backend,
+        );
+        let health = |engine: &Engine| {
+            let program = engine.program();
+            let health = program.scores.iter().position(|s| s.name == "health");
+            let slot = program.layout.score_base + health.expect("health") as u32;
+            engine.subject("a1").expect("a1").get(slot)
+        };
+        let mut engine = Engine::new(v1.clone(), Config::default());
+        let mut sink = Collect::new(&v1);
+        for line in &lines()[..7] {
+            engine.push_line(line, &mut sink);
+        }
+        // 50 + 5 * 3 logins - 10 * 1 ticket + 2 * (NPS 3 - 5)
+        assert_eq!(health(&engine), Some(51), "{backend:?}");
+        engine.replace_playbook(v2).expect("compatible version");
+        drop(v1);
+        engine.push_line(&track(8, "Feature Used", r#""feature":"x""#, 7), &mut sink);
+        // The same metrics, the new formula: 3 * (NPS 3 - 5).
+        assert_eq!(health(&engine), Some(49), "{backend:?}");
+    }
+}
