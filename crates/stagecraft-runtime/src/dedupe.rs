@@ -88,17 +88,21 @@ impl SeenIds {
     /// Keeps the entries at or after `horizon`, in a table at most half
     /// full, so the next rebuild is a quarter of the table away.
     fn rebuild(&mut self, horizon: i64) {
-        let kept: Vec<(u64, i64)> = self
-            .slots
-            .iter()
-            .copied()
-            .filter(|&(h, t)| h != EMPTY && t >= horizon)
-            .collect();
-        let len = (2 * kept.len() + 2).next_power_of_two().max(16);
-        self.slots = vec![(EMPTY, 0); len];
-        self.used = kept.len();
+        // The kept entries move to the front of the old table, without a
+        // branch: which ids were forgotten is random, and a filter would
+        // mispredict half the time. Every entry is written where the next
+        // kept one goes, and only a kept one advances that place.
+        let mut kept = 0;
+        for at in 0..self.slots.len() {
+            let (h, t) = self.slots[at];
+            self.slots[kept] = (h, t);
+            kept += usize::from(h != EMPTY && t >= horizon);
+        }
+        let len = (2 * kept + 2).next_power_of_two().max(16);
+        let old = std::mem::replace(&mut self.slots, vec![(EMPTY, 0); len]);
+        self.used = kept;
         let mask = len - 1;
-        for (h, t) in kept {
+        for &(h, t) in &old[..kept] {
             let mut at_slot = h as usize & mask;
             while self.slots[at_slot].0 != EMPTY {
                 at_slot = (at_slot + 1) & mask;
