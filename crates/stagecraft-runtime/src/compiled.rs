@@ -321,8 +321,8 @@ fn register(on_event: &mut [Vec<u32>], trigger: Trigger, id: u32) {
 }
 
 /// The metrics an expression reads, by bit, when it reads no other slot and
-/// not the time; `None` otherwise, or past the metrics a subject tracks
-/// ([`TRACKED_METRICS`](crate::state::TRACKED_METRICS)).
+/// not the time (`days_until` reads it too); `None` otherwise, or past the
+/// metrics a subject tracks ([`TRACKED_METRICS`](crate::state::TRACKED_METRICS)).
 fn metrics_read(expr: &Expr, program: &Program) -> Option<u64> {
     let metrics =
         program.layout.metric_base..program.layout.metric_base + program.metrics.len() as u32;
@@ -332,8 +332,50 @@ fn metrics_read(expr: &Expr, program: &Program) -> Option<u64> {
             let bit = 1u64.checked_shl(slot - metrics.start);
             read = read.zip(bit).map(|(read, bit)| read | bit);
         }
-        Expr::Load(_) | Expr::Now | Expr::Since { .. } | Expr::Crosses { .. } => read = None,
+        Expr::Load(_)
+        | Expr::Now
+        | Expr::Since { .. }
+        | Expr::Crosses { .. }
+        | Expr::Call(Builtin::DaysUntil, _) => read = None,
         _ => {}
     });
     read
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `score_metrics` of each score of a playbook, in order.
+    fn score_metrics(scores: &str) -> Vec<Option<u64>> {
+        let text = format!(
+            r#"
+playbook "scores" {{ language 1 version "1" subject account }}
+traits {{ seats: int = 1 }}
+event "Login" {{}}
+event "Renewed" {{ on: date }}
+metric logins = count "Login"
+metric logins_7d = count "Login" over 7d
+metric renewed = latest "Renewed".on
+stages {{ trial initial }}
+{scores}
+"#
+        );
+        let ast = stagecraft_syntax::parse(&text).expect("parses");
+        let program = stagecraft_check::check(&text, &ast).expect("checks");
+        build_plan(&program).1.score_metrics
+    }
+
+    #[test]
+    fn a_score_is_tied_to_metrics_only_when_it_reads_nothing_else() {
+        let scores = score_metrics(
+            r#"
+score activity in 0..100 = 2 * logins "logins" + min(logins_7d, 5) "recent"
+score per_seat in 0..100 = logins / seats "per seat"
+score renewal in 0..1000 = days_until(renewed) "days to renewal"
+score on_activity in 0..100 = activity "activity"
+"#,
+        );
+        assert_eq!(scores, [Some(0b011), None, None, None]);
+    }
 }
