@@ -157,6 +157,22 @@ fn chunked(backend: Backend, lines: &[String], cuts: &[usize]) -> String {
     output(sink, &engine)
 }
 
+/// A restore forgets which metrics and scores are up to date, so restoring
+/// before every line computes every one of them at every input: what
+/// computing only those that can have changed must match.
+#[test]
+fn restoring_before_every_line_changes_nothing() {
+    let lines = stream(23, 40, 1_500);
+    let every_line: Vec<usize> = (1..lines.len()).collect();
+    for backend in [Backend::Interpreter, Backend::Jit] {
+        assert_eq!(
+            line_by_line(backend, &lines),
+            chunked(backend, &lines, &every_line),
+            "{backend:?}"
+        );
+    }
+}
+
 /// Everything through `push_reader`, from a reader that hands out at most
 /// `step` bytes per read, so lines arrive split anywhere.
 fn read_in_pieces(backend: Backend, text: &[u8], step: usize) -> String {
