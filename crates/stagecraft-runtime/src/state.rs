@@ -902,10 +902,13 @@ impl Subjects {
             2 => {
                 ahead.candidate = self.candidate(ahead.hash);
                 if let Some(subject) = ahead.candidate.and_then(|i| self.list.get(i as usize)) {
-                    // The key (compared by `find`) and the words pointer
-                    // may sit on two cache lines.
+                    // Processing reads every field (the key, compared by
+                    // `find`, the words pointer, the staleness, the frame
+                    // length), and a subject may sit on two cache lines.
                     prefetch::line_of(&subject.key);
                     prefetch::line_of(&subject.words);
+                    prefetch::line_of(&subject.staleness);
+                    prefetch::line_of(&subject.entered);
                 }
             }
             1 => {
