@@ -1300,8 +1300,8 @@ impl Core {
 
     /// Writes every metric's value at time `t` into the frame: those whose
     /// slot is out of date, which at most events is the one the event
-    /// counts. Returns the metrics it wrote, by bit (all of them past the
-    /// 64th).
+    /// counts. Returns the metrics it wrote, by bit (all of them when there
+    /// are too many to track).
     fn refresh_metrics(
         &mut self,
         c: &Compiled,

@@ -279,7 +279,10 @@ pub struct Deferred {
     pub cause_event: Option<u32>,
 }
 
+/// Aligned to a cache line, which it fills: processing an input reads every
+/// field, so one line holds all of them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[repr(align(64))]
 pub struct Subject {
     pub key: CompactString,
     /// Entered its initial stage (has had a track event).
@@ -298,32 +301,35 @@ pub struct Subject {
     staleness: Staleness,
 }
 
+const _: () = assert!(std::mem::size_of::<Subject>() == 64);
+
 /// Which of a subject's metric slots may differ from what a refresh would
 /// write now.
 #[derive(Debug, Clone, Copy)]
 struct Staleness {
     /// Bit `m`: metric `m` was recorded or reset, or its refresh failed.
-    metrics: u64,
+    metrics: u32,
+    /// Bit `k`: score `k` has not been computed, or its computation failed.
+    scores: u32,
     /// When the oldest entry of a windowed metric leaves its window: until
     /// then, time passing changes no metric.
     window_moves_at: i64,
-    /// Bit `k`: score `k` has not been computed, or its computation failed.
-    scores: u64,
 }
 
 impl Staleness {
     fn all() -> Staleness {
         Staleness {
-            metrics: u64::MAX,
+            metrics: u32::MAX,
+            scores: u32::MAX,
             window_moves_at: i64::MIN,
-            scores: u64::MAX,
         }
     }
 }
 
-/// Metrics, by bit, that [`Subject::stale_metrics`] tracks one by one; a
-/// program with more refreshes all of them every time.
-pub const TRACKED_METRICS: usize = 64;
+/// Metrics, by bit, that [`Subject::stale_metrics`] tracks one by one (32
+/// bits keep a subject within a cache line); a program with more refreshes
+/// all of them every time. Scores likewise.
+pub const TRACKED_METRICS: usize = 32;
 
 /// The metrics a refresh must rewrite.
 #[derive(Debug, Clone, Copy)]
@@ -509,7 +515,7 @@ impl Subject {
     }
 
     fn mark_stale(&mut self, m: u32) {
-        if let Some(bit) = 1u64.checked_shl(m) {
+        if let Some(bit) = 1u32.checked_shl(m) {
             self.staleness.metrics |= bit;
         }
     }
@@ -533,7 +539,7 @@ impl Subject {
         let windows_moved = now >= self.staleness.window_moves_at;
         let moved = if windows_moved { layout.windowed } else { 0 };
         Some(StaleMetrics {
-            due: self.staleness.metrics & layout.all_metrics | moved,
+            due: u64::from(self.staleness.metrics) & layout.all_metrics | moved,
             windows_moved,
         })
     }
@@ -543,7 +549,8 @@ impl Subject {
     /// `window_moves_at`, or at the earlier time already known when the
     /// refresh left some windowed metrics alone (`all_windows` false).
     pub fn refreshed(&mut self, failed: u64, window_moves_at: i64, all_windows: bool) {
-        self.staleness.metrics = failed;
+        // Only tracked metrics are refreshed one by one: `failed` fits.
+        self.staleness.metrics = failed as u32;
         if all_windows {
             self.staleness.window_moves_at = window_moves_at;
         } else {
@@ -552,20 +559,22 @@ impl Subject {
     }
 
     /// Whether score `k`'s slot holds its value as of its last computation,
-    /// which did not fail (scores past the 64th are never taken as such).
+    /// which did not fail (scores past the 32nd are never taken as such).
     pub fn score_is_current(&self, k: u32) -> bool {
-        k < 64 && self.staleness.scores >> k & 1 == 0
+        self.staleness
+            .scores
+            .checked_shr(k)
+            .is_some_and(|bits| bits & 1 == 0)
     }
 
     /// Every score is computed afresh at the next evaluation.
     pub fn forget_scores(&mut self) {
-        self.staleness.scores = u64::MAX;
+        self.staleness.scores = u32::MAX;
     }
 
     /// Score `k` was computed; a failure is reported again next time.
     pub fn score_computed(&mut self, k: u32, failed: bool) {
-        if k < 64 {
-            let bit = 1u64 << k;
+        if let Some(bit) = 1u32.checked_shl(k) {
             if failed {
                 self.staleness.scores |= bit;
             } else {
@@ -902,13 +911,8 @@ impl Subjects {
             2 => {
                 ahead.candidate = self.candidate(ahead.hash);
                 if let Some(subject) = ahead.candidate.and_then(|i| self.list.get(i as usize)) {
-                    // Processing reads every field (the key, compared by
-                    // `find`, the words pointer, the staleness, the frame
-                    // length), and a subject may sit on two cache lines.
-                    prefetch::line_of(&subject.key);
-                    prefetch::line_of(&subject.words);
-                    prefetch::line_of(&subject.staleness);
-                    prefetch::line_of(&subject.entered);
+                    // Processing reads every field; they share a line.
+                    prefetch::line_of(subject);
                 }
             }
             1 => {
