@@ -187,20 +187,15 @@ impl<'m> FunctionCompiler<'m> {
             expr: expr_id,
             reason,
         };
-        if exact_path_is_enough(expr) {
+        // The fast path returns a value unless something was missing or
+        // failed; then it leaves for the exact path, which recomputes the
+        // status.
+        let fast = lowering.lower_optimistic(expr).map_err(unsupported)?;
+        lowering.return_result(fast.value);
+        if let Some(bail) = fast.bail {
+            lowering.builder.switch_to_block(bail);
             let exact = lowering.lower(expr).map_err(unsupported)?;
             lowering.return_result(exact);
-        } else {
-            // The fast path returns a value unless something was missing or
-            // failed; then it leaves for the exact path, which recomputes
-            // the status.
-            let fast = lowering.lower_optimistic(expr).map_err(unsupported)?;
-            lowering.return_result(fast.value);
-            if let Some(bail) = fast.bail {
-                lowering.builder.switch_to_block(bail);
-                let exact = lowering.lower(expr).map_err(unsupported)?;
-                lowering.return_result(exact);
-            }
         }
         let min_frame_len = lowering.min_frame_len();
         builder.finalize(self.module.isa().frontend_config());
@@ -251,7 +246,19 @@ impl<'m> FunctionCompiler<'m> {
             let matched_args = [BlockArg::Value(position), BlockArg::Value(errored)];
             let next = lowering.builder.create_block();
             let errored_before_next = lowering.builder.append_block_param(next, types::I8);
-            let decide_exactly = |lowering: &mut ExprLowering<JITModule>| {
+            // The fast path decides unless something was missing or failed;
+            // then the exact path decides and records errors.
+            let fast = lowering.lower_optimistic(guard).map_err(unsupported)?;
+            let matched = lowering.is_exactly(fast.value, true);
+            lowering.builder.ins().brif(
+                matched,
+                exit,
+                &matched_args,
+                next,
+                &[BlockArg::Value(errored)],
+            );
+            if let Some(bail) = fast.bail {
+                lowering.builder.switch_to_block(bail);
                 let exact = lowering.lower(guard).map_err(unsupported)?;
                 let matched = lowering.is_exactly(exact, true);
                 let guard_errored = lowering.is_error(exact);
@@ -263,26 +270,6 @@ impl<'m> FunctionCompiler<'m> {
                     next,
                     &[BlockArg::Value(errored_after)],
                 );
-                Ok::<_, JitError>(())
-            };
-            if exact_path_is_enough(guard) {
-                decide_exactly(&mut lowering)?;
-            } else {
-                // The fast path decides unless something was missing or
-                // failed; then the exact path decides and records errors.
-                let fast = lowering.lower_optimistic(guard).map_err(unsupported)?;
-                let matched = lowering.is_exactly(fast.value, true);
-                lowering.builder.ins().brif(
-                    matched,
-                    exit,
-                    &matched_args,
-                    next,
-                    &[BlockArg::Value(errored)],
-                );
-                if let Some(bail) = fast.bail {
-                    lowering.builder.switch_to_block(bail);
-                    decide_exactly(&mut lowering)?;
-                }
             }
             lowering.builder.seal_block(next);
             lowering.builder.switch_to_block(next);
@@ -312,27 +299,6 @@ impl<'m> FunctionCompiler<'m> {
         self.module.clear_context(&mut self.context);
         defined.map_err(|source| codegen_error(function, Box::new(source)))
     }
-}
-
-/// Whether an expression needs no fast path: a comparison of loads and
-/// constants (or its negation, or a presence test) cannot fail, and its
-/// exact lowering is a few instructions without a branch, where a fast path
-/// would add a branch on the presence bytes that mispredicts whenever a
-/// value is missing.
-fn exact_path_is_enough(expr: &Expr) -> bool {
-    let mut enough = true;
-    expr.walk(&mut |node| {
-        enough &= matches!(
-            node,
-            Expr::Const(_)
-                | Expr::Load(_)
-                | Expr::Now
-                | Expr::Cmp(..)
-                | Expr::Not(_)
-                | Expr::IsSet(_)
-        );
-    });
-    enough
 }
 
 /// Declares a function to be defined later in the module.

@@ -14,7 +14,8 @@
 //! usual path short: a check costs a test and a branch that is not taken,
 //! and needs no register to remember it. A comparison of loads and
 //! constants is the exception: its exact lowering is as short and has no
-//! branch at all, so it is compiled alone (see `exact_path_is_enough`).
+//! branch at all, so it is all the fast path emits (see
+//! `exact_path_is_enough`).
 //!
 //! Apart from those checks the code is straight-line, except for
 //! `and`/`or`, which branch around a right operand that is not trivially
@@ -85,7 +86,8 @@ enum Mode {
     Optimistic,
 }
 
-/// A fast-path result: a value, exact when the fast path reaches it.
+/// A fast-path result: a value, exact when the fast path reaches it; or,
+/// without a bail, the exact result.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Optimistic {
     pub(crate) value: Lowered,
@@ -177,8 +179,16 @@ impl<'a, 'f, M: Module> ExprLowering<'a, 'f, M> {
 
     /// Lowers `expr` for the fast path: the result is a value, exact when
     /// the fast path gets past every check to it; otherwise it branches to
-    /// the returned block, where the caller must take the exact path.
+    /// the returned block, where the caller must take the exact path. An
+    /// expression whose exact path is enough is lowered exactly, with no
+    /// bail: it cannot fail, so its result is never an error.
     pub(crate) fn lower_optimistic(&mut self, expr: &Expr) -> Result<Optimistic, Unsupported> {
+        if exact_path_is_enough(expr) {
+            return Ok(Optimistic {
+                value: self.lower(expr)?,
+                bail: None,
+            });
+        }
         let enclosing_mode = std::mem::replace(&mut self.mode, Mode::Optimistic);
         self.bail = None;
         let lowered = self.node(expr);
@@ -918,4 +928,25 @@ pub(crate) fn frame_params(pointer_type: ir::Type) -> [AbiParam; 3] {
         AbiParam::new(pointer_type),
         AbiParam::new(types::I64),
     ]
+}
+
+/// Whether an expression needs no fast path: a comparison of loads and
+/// constants (or its negation, or a presence test) cannot fail, and its
+/// exact lowering is a few instructions without a branch, where a fast path
+/// would add a branch on the presence bytes that mispredicts whenever a
+/// value is missing.
+fn exact_path_is_enough(expr: &Expr) -> bool {
+    let mut enough = true;
+    expr.walk(&mut |node| {
+        enough &= matches!(
+            node,
+            Expr::Const(_)
+                | Expr::Load(_)
+                | Expr::Now
+                | Expr::Cmp(..)
+                | Expr::Not(_)
+                | Expr::IsSet(_)
+        );
+    });
+    enough
 }
