@@ -443,10 +443,9 @@ impl Subject {
     /// aggregated property's value, if any) or a firing it counts.
     pub fn record(&mut self, layout: &StateLayout, m: u32, t: i64, value: Option<i64>) {
         let plan = &layout.metrics[m as usize];
+        // Its refresh, which a stale metric always gets, works out when its
+        // window next moves.
         self.mark_stale(m);
-        if let MetricStore::Times { window, .. } | MetricStore::Values { window, .. } = plan.store {
-            self.window_moves(t.saturating_add(window));
-        }
         match (plan.store, value) {
             (MetricStore::Counter { word }, _) => {
                 let n = self.word_mut(word);
@@ -520,12 +519,6 @@ impl Subject {
         }
     }
 
-    /// An entry of a windowed metric leaves its window at `t` (or later).
-    fn window_moves(&mut self, t: i64) {
-        let at = &mut self.staleness.window_moves_at;
-        *at = (*at).min(t);
-    }
-
     /// The metrics whose slots a refresh at `now` must rewrite; `None` when
     /// the program has too many metrics to track.
     ///
@@ -551,11 +544,12 @@ impl Subject {
     pub fn refreshed(&mut self, failed: u64, window_moves_at: i64, all_windows: bool) {
         // Only tracked metrics are refreshed one by one: `failed` fits.
         self.staleness.metrics = failed as u32;
-        if all_windows {
-            self.staleness.window_moves_at = window_moves_at;
+        let at = &mut self.staleness.window_moves_at;
+        *at = if all_windows {
+            window_moves_at
         } else {
-            self.window_moves(window_moves_at);
-        }
+            (*at).min(window_moves_at)
+        };
     }
 
     /// Whether score `k`'s slot holds its value as of its last computation,
