@@ -2,7 +2,6 @@
 //! outcomes. The semantics it implements are written down, sentence by
 //! sentence, in `docs/semantics.md`.
 
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::Read;
@@ -643,45 +642,85 @@ impl Core {
         // accepted. Anything that reaches the sink first accepts them all,
         // so outcomes and dead letters keep the order of the lines.
         let mut ahead = AheadRing::new();
+        // A chunk is usually valid UTF-8 as a whole: then it is checked once,
+        // not line by line, and the scanner finds where each line ends.
+        let valid = simdutf8::basic::from_utf8(text).ok();
         let mut start = 0;
         while start < text.len() {
+            let number = self.next_line();
+            if let Some(valid) = valid {
+                let mut end = 0;
+                let rest = &valid[start..];
+                if let Some(parsed) =
+                    ingest::parse_line_at(rest, &c.program, &mut self.symbols, &mut end)
+                {
+                    let line = &rest[..end];
+                    start += end + 1;
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    self.queue(c, &mut ahead, number, line, parsed, sink);
+                    continue;
+                }
+            }
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let bytes = &text[start..end];
-            start = end + 1;
             let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            let number = self.next_line();
             // The fast check first; the standard one finds where it fails.
-            let utf8 = simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes));
-            let (rejected, line) = match utf8 {
-                Ok(line) => match self.parse(c, line) {
-                    None => continue,
-                    Some(Ok(input)) => {
-                        self.read_ahead(&mut ahead, input, number, line);
-                        if ahead.len > PREFETCH_STEPS {
-                            self.accept_oldest(c, &mut ahead, sink);
-                        }
-                        continue;
+            let utf8 = match valid {
+                Some(valid) => Ok(&valid[start..start + bytes.len()]),
+                None => simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes)),
+            };
+            start = end + 1;
+            match utf8 {
+                Ok(line) => {
+                    if let Some(parsed) = self.parse(c, line) {
+                        self.queue(c, &mut ahead, number, line, parsed, sink);
                     }
-                    Some(Err(rejected)) => (rejected, Cow::Borrowed(line)),
-                },
-                Err(e) => (
-                    Rejected::DeadLetter {
+                }
+                Err(e) => {
+                    let rejected = Rejected::DeadLetter {
                         category: "unparsable",
                         reason: format!(
                             "not UTF-8: invalid byte at column {}",
                             e.valid_up_to() + 1
                         ),
-                    },
-                    String::from_utf8_lossy(bytes),
-                ),
-            };
-            while ahead.len > 0 {
-                self.accept_oldest(c, &mut ahead, sink);
+                    };
+                    while ahead.len > 0 {
+                        self.accept_oldest(c, &mut ahead, sink);
+                    }
+                    self.reject(number, &String::from_utf8_lossy(bytes), rejected, sink);
+                }
             }
-            self.reject(number, &line, rejected, sink);
         }
         while ahead.len > 0 {
             self.accept_oldest(c, &mut ahead, sink);
+        }
+    }
+
+    /// Reads a parsed line ahead, or rejects it once every line read ahead
+    /// of it is accepted, so that outcomes keep the order of the lines.
+    #[inline(always)]
+    fn queue<'t>(
+        &mut self,
+        c: &Compiled,
+        ahead: &mut AheadRing<'t>,
+        number: u64,
+        line: &'t str,
+        parsed: Result<Input, Rejected>,
+        sink: &mut dyn Sink,
+    ) {
+        match parsed {
+            Ok(input) => {
+                self.read_ahead(ahead, input, number, line);
+                if ahead.len > PREFETCH_STEPS {
+                    self.accept_oldest(c, ahead, sink);
+                }
+            }
+            Err(rejected) => {
+                while ahead.len > 0 {
+                    self.accept_oldest(c, ahead, sink);
+                }
+                self.reject(number, line, rejected, sink);
+            }
         }
     }
 

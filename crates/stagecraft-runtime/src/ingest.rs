@@ -554,6 +554,24 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
     }
 }
 
+/// Parses the line that starts `text` (the rest of an NDJSON chunk), when
+/// the scanner reads it, and sets `end` to where it ends: its `\n`, or the
+/// end of `text`. `None` leaves the line to [`parse_line`] once it is split
+/// off. (The end is set aside, not returned with the input, so that the
+/// large input is not copied to build a pair.) Public for the differential
+/// tests.
+#[doc(hidden)]
+pub fn parse_line_at(
+    text: &str,
+    program: &Program,
+    symbols: &mut Symbols,
+    end: &mut usize,
+) -> Option<Result<Input, Rejected>> {
+    let mut call = Call::default();
+    *end = scan::line_call(text, &mut call)?;
+    Some(from_call(&call, program, symbols))
+}
+
 /// The fast path alone: `None` when the scanner leaves the line to
 /// serde_json. Public for the differential tests and the bench.
 #[doc(hidden)]

@@ -18,11 +18,27 @@ const MAX_DEPTH: u32 = 16;
 /// Scans one line into `call` (fresh), as serde_json would read it, or
 /// gives up with `None`. The call is large, so it is filled in place.
 pub(crate) fn call<'a>(line: &'a str, call: &mut Call<'a>) -> Option<()> {
-    let mut s = Scanner { text: line, pos: 0 };
+    let mut s = Scanner::<false> { text: line, pos: 0 };
     s.ws();
     s.call(call)?;
     s.ws();
     (s.pos == line.len()).then_some(())
+}
+
+/// Scans the line that starts `text` (NDJSON: the rest of a chunk) into
+/// `call` (fresh), as [`call`] scans that line alone, and returns where the
+/// line ends: at its `\n`, or at the end of `text`. Finding the end while
+/// scanning saves searching each line for it first. A line the scanner
+/// gives up on is `None`, and the caller splits it off the usual way.
+pub(crate) fn line_call<'a>(text: &'a str, call: &mut Call<'a>) -> Option<usize> {
+    let mut s = Scanner::<true> { text, pos: 0 };
+    s.ws();
+    s.call(call)?;
+    s.ws();
+    match s.peek() {
+        None | Some(b'\n') => Some(s.pos),
+        Some(_) => None,
+    }
 }
 
 /// The index of the first `"`, `\\` or control character in `bytes`. Eight
@@ -136,12 +152,14 @@ impl Field {
     }
 }
 
-struct Scanner<'a> {
+/// `IN_CHUNK`: the text runs on past the line being read, so a `\n` ends
+/// the line instead of being whitespace.
+struct Scanner<'a, const IN_CHUNK: bool> {
     text: &'a str,
     pos: usize,
 }
 
-impl<'a> Scanner<'a> {
+impl<'a, const IN_CHUNK: bool> Scanner<'a, IN_CHUNK> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
@@ -159,11 +177,15 @@ impl<'a> Scanner<'a> {
         (self.bump()? == expected).then_some(())
     }
 
-    /// JSON whitespace only, as serde_json reads it.
+    /// JSON whitespace, as serde_json reads it (in a chunk, but for `\n`).
     #[inline]
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r') => self.pos += 1,
+                Some(b'\n') if !IN_CHUNK => self.pos += 1,
+                _ => return,
+            }
         }
     }
 

@@ -5,7 +5,8 @@
 //! in any order, unknown keys with nested values, whitespace, escapes,
 //! numbers, nulls, both time formats) and from byte-level edits of them.
 //! The scanner must also take the plain W1 lines, or it would be dead code
-//! that every test still passes with.
+//! that every test still passes with. Reading a line from a chunk (where it
+//! finds the line's end itself) must give what it gives for the line alone.
 
 use std::sync::LazyLock;
 
@@ -13,7 +14,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use stagecraft_ir::Program;
-use stagecraft_runtime::ingest::{parse_line, parse_line_fast, parse_line_serde};
+use stagecraft_runtime::ingest::{parse_line, parse_line_at, parse_line_fast, parse_line_serde};
 use stagecraft_runtime::symbols::Symbols;
 
 const W1: &str = include_str!("../../../examples/w1.playbook");
@@ -72,6 +73,20 @@ fn compare(line: &str) -> Result<bool, String> {
                     "on {line:?}\nfast path: {fast:?}\nserde_json: {expected:?}"
                 ));
             }
+        }
+        // Read from a chunk, the line up to its first `\n` gives what the
+        // fast path gives for it alone, and ends there.
+        let first = line.split('\n').next().unwrap_or_default();
+        let chunk = format!("{line}\n{{");
+        let mut symbols = Symbols::new(&program.strings);
+        let alone = parse_line_fast(first, program, &mut symbols);
+        let mut symbols = Symbols::new(&program.strings);
+        let mut end = usize::MAX;
+        let in_chunk = parse_line_at(&chunk, program, &mut symbols, &mut end);
+        if in_chunk != alone || (in_chunk.is_some() && end != first.len()) {
+            return Err(format!(
+                "on {line:?}\nin a chunk: {in_chunk:?}, ending at {end}\nalone: {alone:?}"
+            ));
         }
         let mut symbols = Symbols::new(&program.strings);
         let got = parse_line(line, program, &mut symbols);

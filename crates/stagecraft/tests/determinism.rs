@@ -243,13 +243,20 @@ fn output(sink: InOrder, engine: &Engine) -> String {
 
 /// Lines that are not events, mixed into a stream: each is rejected or
 /// skipped, in its place, whatever the batching.
-const ODD_LINES: [&str; 6] = [
+/// Lines that are not plain calls, inserted into a stream; an entry with a
+/// `\n` is inserted as that many lines, one after the other.
+const ODD_LINES: [&str; 9] = [
     "not json",
     "",
     "   ",
     "[1]",
     r#"{"type":"track","messageId":"x","groupId":"a1","event":"Nope","properties":{},"timestamp":"2026-01-01T00:00:00.000Z"}"#,
     r#"{"type":"track","messageId":"y","groupId":"a1","event":"Login","properties":{},"timestamp":"soon"}"#,
+    // A call with something after it, and one with only whitespace after it.
+    r#"{"type":"track","messageId":"v","groupId":"a1","event":"Login","properties":{},"timestamp":"2026-01-01T00:00:00.000Z"} x"#,
+    "{\"type\":\"track\",\"messageId\":\"w\",\"groupId\":\"a2\",\"event\":\"Login\",\"properties\":{},\"timestamp\":\"2026-01-01T00:00:00.000Z\"} \t ",
+    // A call cut in two lines is two malformed lines, not one call.
+    "{\"type\":\"track\",\"messageId\":\"z\",\"groupId\":\"a3\",\n\"event\":\"Login\",\"properties\":{},\"timestamp\":\"2026-01-01T00:00:00.000Z\"}",
 ];
 
 proptest! {
@@ -274,7 +281,8 @@ proptest! {
     ) {
         let mut lines = stream(seed, 5, 600);
         for (at, which) in odd {
-            lines.insert(at.min(lines.len()), ODD_LINES[which].to_string());
+            let at = at.min(lines.len());
+            lines.splice(at..at, ODD_LINES[which].split('\n').map(String::from));
         }
         let whole = line_by_line(Backend::Interpreter, &lines);
         prop_assert_eq!(&whole, &chunked(Backend::Jit, &lines, &cuts));
