@@ -17,6 +17,11 @@ const EMPTY: u64 = 0;
 pub struct SeenIds {
     /// `(hash, time last seen)`; a power of two long, or empty.
     slots: Vec<(u64, i64)>,
+    /// The table before the last rebuild, which the next rebuild fills. A
+    /// fresh table each time had the system hand out (and fault in) every
+    /// page again: most of a W1 run's page faults. Peak memory is the same,
+    /// since a rebuild holds both tables anyway.
+    spare: Vec<(u64, i64)>,
     /// Slots not empty (remembered or forgotten).
     used: usize,
 }
@@ -99,16 +104,23 @@ impl SeenIds {
             kept += usize::from(h != EMPTY && t >= horizon);
         }
         let len = (2 * kept + 2).next_power_of_two().max(16);
-        let old = std::mem::replace(&mut self.slots, vec![(EMPTY, 0); len]);
-        self.used = kept;
+        let mut table = std::mem::take(&mut self.spare);
+        if table.capacity() > 2 * len {
+            // Memory follows the ids in the window when it shrinks, too.
+            table = Vec::new();
+        }
+        table.clear();
+        table.resize(len, (EMPTY, 0));
         let mask = len - 1;
-        for &(h, t) in &old[..kept] {
+        for &(h, t) in &self.slots[..kept] {
             let mut at_slot = h as usize & mask;
-            while self.slots[at_slot].0 != EMPTY {
+            while table[at_slot].0 != EMPTY {
                 at_slot = (at_slot + 1) & mask;
             }
-            self.slots[at_slot] = (h, t);
+            table[at_slot] = (h, t);
         }
+        self.spare = std::mem::replace(&mut self.slots, table);
+        self.used = kept;
     }
 }
 
@@ -175,6 +187,11 @@ mod tests {
             assert!(!table.check(hash, i, i - 1_000, 1_000));
         }
         assert!(table.slots.len() <= 4_096, "{} slots", table.slots.len());
+        assert!(
+            table.spare.capacity() <= 4_096,
+            "{} spare",
+            table.spare.capacity()
+        );
     }
 
     #[test]
