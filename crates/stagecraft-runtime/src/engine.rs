@@ -23,6 +23,7 @@ use crate::outcome::{
     Cause, DeadLetter, ErrorSite, ManualInfo, Observation, Outcome, OutcomeKind, Owner, Payload,
     Sink, Status, SubjectNames, Why,
 };
+use crate::scan;
 use crate::state::{
     Deferred, FireHistory, Ladder, Lookahead, MetricStore, StaleMetrics, StateLayout, Subject,
     Subjects, NEVER, PREFETCH_STEPS,
@@ -650,11 +651,10 @@ impl Core {
         while start < text.len() {
             let number = self.next_line();
             if let Some(valid) = valid {
-                let mut end = 0;
                 let rest = &valid[start..];
-                if let Some(parsed) =
-                    ingest::parse_line_at(rest, &c.program, &mut self.symbols, &mut end)
-                {
+                let mut call = ingest::Call::default();
+                if let Some(end) = scan::line_call(rest, &mut call) {
+                    let parsed = ingest::from_call(&call, &c.program, &mut self.symbols);
                     let line = &rest[..end];
                     start += end + 1;
                     let line = line.strip_suffix('\r').unwrap_or(line);

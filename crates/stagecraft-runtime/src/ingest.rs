@@ -555,21 +555,19 @@ pub fn parse_line(line: &str, program: &Program, symbols: &mut Symbols) -> Resul
 }
 
 /// Parses the line that starts `text` (the rest of an NDJSON chunk), when
-/// the scanner reads it, and sets `end` to where it ends: its `\n`, or the
-/// end of `text`. `None` leaves the line to [`parse_line`] once it is split
-/// off. (The end is set aside, not returned with the input, so that the
-/// large input is not copied to build a pair.) Public for the differential
-/// tests.
+/// the scanner reads it, and says where it ends: at its `\n`, or at the end
+/// of `text`. `None` leaves the line to [`parse_line`] once it is split off.
+/// The engine takes the same two steps inline, so that the input it reads
+/// ahead is copied once less; this is them for the differential tests.
 #[doc(hidden)]
 pub fn parse_line_at(
     text: &str,
     program: &Program,
     symbols: &mut Symbols,
-    end: &mut usize,
-) -> Option<Result<Input, Rejected>> {
+) -> Option<(usize, Result<Input, Rejected>)> {
     let mut call = Call::default();
-    *end = scan::line_call(text, &mut call)?;
-    Some(from_call(&call, program, symbols))
+    let end = scan::line_call(text, &mut call)?;
+    Some((end, from_call(&call, program, symbols)))
 }
 
 /// The fast path alone: `None` when the scanner leaves the line to
@@ -616,7 +614,11 @@ enum CallType {
 }
 
 /// Checks a call against the playbook, whichever parser read it.
-fn from_call(call: &Call, program: &Program, symbols: &mut Symbols) -> Result<Input, Rejected> {
+pub(crate) fn from_call(
+    call: &Call,
+    program: &Program,
+    symbols: &mut Symbols,
+) -> Result<Input, Rejected> {
     let kind = call.kind.unwrap_or("");
     // What kind of call it is comes first: an ignored call needs no time.
     let call_type = match kind {

@@ -81,11 +81,11 @@ fn compare(line: &str) -> Result<bool, String> {
         let mut symbols = Symbols::new(&program.strings);
         let alone = parse_line_fast(first, program, &mut symbols);
         let mut symbols = Symbols::new(&program.strings);
-        let mut end = usize::MAX;
-        let in_chunk = parse_line_at(&chunk, program, &mut symbols, &mut end);
-        if in_chunk != alone || (in_chunk.is_some() && end != first.len()) {
+        let in_chunk = parse_line_at(&chunk, program, &mut symbols);
+        let ending_there = alone.map(|parsed| (first.len(), parsed));
+        if in_chunk != ending_there {
             return Err(format!(
-                "on {line:?}\nin a chunk: {in_chunk:?}, ending at {end}\nalone: {alone:?}"
+                "on {line:?}\nin a chunk: {in_chunk:?}\nalone: {ending_there:?}"
             ));
         }
         let mut symbols = Symbols::new(&program.strings);
