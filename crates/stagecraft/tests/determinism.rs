@@ -242,9 +242,8 @@ fn output(sink: InOrder, engine: &Engine) -> String {
 }
 
 /// Lines that are not events, mixed into a stream: each is rejected or
-/// skipped, in its place, whatever the batching.
-/// Lines that are not plain calls, inserted into a stream; an entry with a
-/// `\n` is inserted as that many lines, one after the other.
+/// skipped, in its place, whatever the batching. An entry with a `\n` is
+/// inserted as that many lines, one after the other.
 const ODD_LINES: [&str; 9] = [
     "not json",
     "",
