@@ -442,13 +442,6 @@ impl Program {
         self.stages.iter().position(|s| s.initial).unwrap_or(0) as StageId
     }
 
-    pub fn event_id(&self, name: &str) -> Option<EventId> {
-        self.events
-            .iter()
-            .position(|e| e.name == name)
-            .map(|i| i as EventId)
-    }
-
     pub fn stage_id(&self, name: &str) -> Option<StageId> {
         self.stages
             .iter()

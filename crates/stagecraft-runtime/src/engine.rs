@@ -30,7 +30,7 @@ use crate::state::{
 };
 use crate::summary::Summary;
 use crate::symbols::Symbols;
-use crate::time;
+use crate::time::{self, MinuteCache};
 
 /// How the engine treats its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +212,8 @@ struct Core {
     /// The subject and time of the last first event: its initial stage
     /// counts as entered for that input's cascade.
     entered_now: Option<(u32, i64)>,
+    /// The last timestamp's minute, from line to line of `push_lines`.
+    minute: MinuteCache,
 }
 
 struct Names<'a>(&'a [Subject]);
@@ -358,6 +360,7 @@ impl Engine {
             zones: HashMap::new(),
             deferred: HashMap::new(),
             entered_now: None,
+            minute: MinuteCache::default(),
         };
         Engine { compiled, core }
     }
@@ -626,6 +629,7 @@ impl Engine {
             zones: HashMap::new(),
             deferred: state.deferred.into_iter().collect(),
             entered_now: None,
+            minute: MinuteCache::default(),
         };
         Engine { compiled, core }
     }
@@ -652,8 +656,13 @@ impl Core {
             let number = self.next_line();
             if let Some(valid) = valid {
                 let rest = &valid[start..];
-                let mut call = ingest::Call::default();
-                if let Some(end) = scan::line_call(rest, &mut call) {
+                let mut call = ingest::Call {
+                    minute: self.minute,
+                    ..Default::default()
+                };
+                let read = scan::line_call(rest, &mut call);
+                self.minute = call.minute;
+                if let Some(end) = read {
                     let parsed = ingest::from_call(&call, &c.program, &mut self.symbols);
                     let line = &rest[..end];
                     start += end + 1;

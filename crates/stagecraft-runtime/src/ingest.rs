@@ -13,8 +13,9 @@ use smallvec::SmallVec;
 use stagecraft_ir::{decimal, FieldDef, Program, Type};
 
 use crate::scan;
+use crate::state::same_key;
 use crate::symbols::Symbols;
-use crate::time;
+use crate::time::{self, MinuteCache};
 
 /// Key/value pairs of a JSON object, values left as their JSON text. A value
 /// that is not an object reads as `not_object`, so the caller can say so.
@@ -291,6 +292,7 @@ impl RawCall<'_> {
             reason: self.reason.as_deref(),
             override_: self.override_,
             escalation: self.escalation.as_deref(),
+            minute: MinuteCache::default(),
         }
     }
 }
@@ -340,6 +342,9 @@ pub(crate) struct Call<'a> {
     pub(crate) reason: Option<&'a str>,
     pub(crate) override_: Option<bool>,
     pub(crate) escalation: Option<&'a str>,
+    /// The scanner reads timestamps through this cache; the engine carries
+    /// it from one line's call to the next.
+    pub(crate) minute: MinuteCache,
 }
 
 /// Why a line was not processed. `DeadLetter` reasons are written to the
@@ -703,7 +708,9 @@ pub(crate) fn from_call(
                 CallType::Page => call.name.unwrap_or("Page Viewed"),
                 _ => call.name.unwrap_or("Screen Viewed"),
             };
-            let Some(event) = program.event_id(name) else {
+            // Names compared without a `memcmp` each.
+            let event = program.events.iter().position(|e| same_key(&e.name, name));
+            let Some(event) = event.map(|i| i as u32) else {
                 return Err(Rejected::UnknownEvent(name.to_string()));
             };
             let per = per_key()?;

@@ -10,7 +10,7 @@
 //! [`RawCall`]: crate::ingest::RawCall
 
 use crate::ingest::{Call, Object, Time};
-use crate::time;
+use crate::time::{self, MinuteCache};
 
 /// Containers nested deeper than this are left to serde_json.
 const MAX_DEPTH: u32 = 16;
@@ -377,7 +377,7 @@ impl<'a, const IN_CHUNK: bool> Scanner<'a, IN_CHUNK> {
 
     /// An RFC 3339 string, or epoch milliseconds as a whole number that
     /// fits an `i64` (serde_json reads `-0` as a float, hence no sign).
-    fn stamp(&mut self) -> Option<Option<Time<'a>>> {
+    fn stamp(&mut self, minute: &mut MinuteCache) -> Option<Option<Time<'a>>> {
         if self.null()? {
             return Some(None);
         }
@@ -387,7 +387,7 @@ impl<'a, const IN_CHUNK: bool> Scanner<'a, IN_CHUNK> {
             // the fast parser takes has no escape, quote or control
             // character, so this is the whole string and needs no scan.
             if let Some([b'"', usual @ .., b'"']) = self.text.as_bytes().get(start..start + 26) {
-                if let Some(ms) = time::fast_utc(usual) {
+                if let Some(ms) = time::fast_utc_cached(usual, minute) {
                     self.pos = start + 26;
                     return Some(Some(Ok(ms)));
                 }
@@ -487,15 +487,15 @@ impl<'a, const IN_CHUNK: bool> Scanner<'a, IN_CHUNK> {
                 return Some(());
             }
             Field::Timestamp => {
-                call.timestamp = self.stamp()?;
+                call.timestamp = self.stamp(&mut call.minute)?;
                 return Some(());
             }
             Field::OriginalTimestamp => {
-                call.original_timestamp = self.stamp()?;
+                call.original_timestamp = self.stamp(&mut call.minute)?;
                 return Some(());
             }
             Field::ReceivedAt => {
-                call.received_at = self.stamp()?;
+                call.received_at = self.stamp(&mut call.minute)?;
                 return Some(());
             }
             Field::Override => {

@@ -967,9 +967,9 @@ impl std::ops::DerefMut for Subjects {
     }
 }
 
-/// Key equality without a call to `memcmp`: account keys are short, and
-/// comparing one is on the path of every event.
-fn same_key(a: &str, b: &str) -> bool {
+/// Key equality without a call to `memcmp`: account keys and event names
+/// are short, and comparing them is on the path of every event.
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len();
     if n != b.len() {
@@ -1144,6 +1144,15 @@ transition trial -> paying on "Paid"
             "abcdefghXjklmnop",
             "abcdefghijklmnopq",
             "abcdefghijklmnopr",
+            "Integration Started",
+            "Integration Succeeded",
+            "Integration Xucceeded",
+            "abcdefghijklmnopqrstuvwx",
+            "abcdefghijklmnopQrstuvwx",
+            "abcdefghijklmnopqrstuvwxyz012345",
+            "abcdefghijklmnopqrstuVwxyz012345",
+            "abcdefghijklmnopqrstuvwxyz0123456",
+            "abcdefghijklmnopqrstuvwxyz0123457",
         ];
         for a in keys {
             for b in keys {

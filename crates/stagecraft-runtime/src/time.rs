@@ -148,10 +148,35 @@ fn date_time_minutes(b: &[u8; 16]) -> Option<i64> {
     Some(days * 1_440 + i64::from(hour * 60 + minute))
 }
 
+/// The date and minute of the last timestamp [`fast_utc_cached`] read, and
+/// its minutes since the epoch: in a stream most timestamps share their
+/// minute with the one before, and reading the date is most of the work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MinuteCache {
+    date_time: [u8; 16],
+    minutes: i64,
+}
+
+impl Default for MinuteCache {
+    fn default() -> Self {
+        MinuteCache {
+            date_time: *b"1970-01-01T00:00",
+            minutes: 0,
+        }
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.f]Z`, the fraction of one to nine digits. What it
 /// accepts is ASCII digits and `-:.TtZ` only, so the ingest scanner may try
 /// it on the bytes of a JSON string before it finds the string's end.
 pub(crate) fn fast_utc(b: &[u8]) -> Option<i64> {
+    fast_utc_cached(b, &mut MinuteCache::default())
+}
+
+/// [`fast_utc`], taking the date and minute from `cache` when they are the
+/// cached ones, and caching them otherwise.
+#[inline]
+pub(crate) fn fast_utc_cached(b: &[u8], cache: &mut MinuteCache) -> Option<i64> {
     let (date_time, rest) = b.split_first_chunk::<16>()?;
     let millis_of_minute = if let Ok(second_millis) = <&[u8; 8]>::try_from(rest) {
         // The usual `:SS.mmmZ`, checked and read as one word.
@@ -187,7 +212,13 @@ pub(crate) fn fast_utc(b: &[u8]) -> Option<i64> {
     if millis_of_minute >= 60_000 {
         return None;
     }
-    Some(date_time_minutes(date_time)? * MILLIS_PER_MINUTE + i64::from(millis_of_minute))
+    if *date_time != cache.date_time {
+        *cache = MinuteCache {
+            date_time: *date_time,
+            minutes: date_time_minutes(date_time)?,
+        };
+    }
+    Some(cache.minutes * MILLIS_PER_MINUTE + i64::from(millis_of_minute))
 }
 
 /// `2026-01-01T00:00:00.000Z`: the one format outcomes use.
@@ -414,6 +445,36 @@ mod tests {
             let text = String::from_utf8(bytes).expect("ASCII");
             prop_assert_eq!(parse_rfc3339(&text), chrono_millis(&text));
         }
+
+        #[test]
+        fn a_cached_minute_reads_as_a_fresh_one(
+            stamps in prop::collection::vec((stamp(), prop::sample::select(vec![0, 11, 16])), 1..20),
+        ) {
+            let mut cache = MinuteCache::default();
+            let mut previous = String::new();
+            for (text, shared) in stamps {
+                // Most stamps share their date, or their minute, with the
+                // one before.
+                let text = match (previous.get(..shared), text.get(shared..)) {
+                    (Some(start), Some(rest)) => format!("{start}{rest}"),
+                    _ => text,
+                };
+                let cached = fast_utc_cached(text.as_bytes(), &mut cache);
+                prop_assert_eq!(cached, fast_utc(text.as_bytes()), "{}", text);
+                previous = text;
+            }
+        }
+    }
+
+    #[test]
+    fn the_empty_cache_holds_the_epoch() {
+        let mut cache = MinuteCache::default();
+        let at = |text: &str, cache: &mut MinuteCache| fast_utc_cached(text.as_bytes(), cache);
+        assert_eq!(at("1970-01-01T00:00:05.000Z", &mut cache), Some(5_000));
+        assert_eq!(at("1970-01-01T00:01:05.000Z", &mut cache), Some(65_000));
+        assert_eq!(at("1970-01-01T00:01:60.000Z", &mut cache), None);
+        assert_eq!(at("1970-01-01T00:61:05.000Z", &mut cache), None);
+        assert_eq!(at("1970-01-01T00:01:06.000Z", &mut cache), Some(66_000));
     }
 
     #[test]
