@@ -1025,9 +1025,15 @@ impl Core {
     ) {
         self.fire_timers(c, input.time, false, sink);
         self.clock = self.clock.max(input.time);
+        // Borrowed from the input, the usual case; a user's account is
+        // copied out of the table that `self` holds.
+        let user_account;
         let account = match &input.subject {
-            SubjectRef::Account(key) => Some(key.clone()),
-            SubjectRef::User(user) => self.user_accounts.get(user).cloned(),
+            SubjectRef::Account(key) => Some(key),
+            SubjectRef::User(user) => {
+                user_account = self.user_accounts.get(user).cloned();
+                user_account.as_ref()
+            }
         };
         let Some(account) = account else {
             if matches!(input.kind, InputKind::Traits { .. }) {
