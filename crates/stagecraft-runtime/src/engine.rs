@@ -1056,10 +1056,10 @@ impl Core {
                 let s = match &input.per {
                     Some(per) => {
                         let s = self.subject_index(c, &format!("{account}/{per}"), None);
-                        self.join_account(c, &account, s);
+                        self.join_account(c, account, s);
                         s
                     }
-                    None => self.subject_index(c, &account, subject.as_ref()),
+                    None => self.subject_index(c, account, subject.as_ref()),
                 };
                 let cause = Cause::Event {
                     event,
@@ -1086,7 +1086,7 @@ impl Core {
                         self.on_traits(c, s, values, t);
                     }
                 } else {
-                    let s = self.subject_index(c, &account, subject.as_ref());
+                    let s = self.subject_index(c, account, subject.as_ref());
                     self.on_traits(c, s, values, t);
                 }
             }
@@ -1109,7 +1109,7 @@ impl Core {
                     reason: reason.clone(),
                     rejection: None,
                 };
-                match self.subjects.find(&account) {
+                match self.subjects.find(account) {
                     Some(s) => self.on_manual(c, s, info, *override_, t, &cause, sink),
                     None => self.dead_letter(
                         line,
@@ -1125,16 +1125,7 @@ impl Core {
                     message_id: input.message_id.clone(),
                     line,
                 };
-                self.on_ack(
-                    c,
-                    &account,
-                    escalation,
-                    actor.clone(),
-                    t,
-                    &cause,
-                    line,
-                    sink,
-                );
+                self.on_ack(c, account, escalation, actor.clone(), t, &cause, line, sink);
             }
         }
     }

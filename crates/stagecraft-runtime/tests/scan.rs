@@ -203,6 +203,18 @@ fn edge_cases_agree() {
         r#"{"type":"track","event":"Log\u0069n","groupId":"a","properties":{"product":"a"},"timestamp":0}"#,
         r#"{"type":"group","groupId":"a","traits":{"seats":1001,"plan":"gold"},"timestamp":0}"#,
         r#"{"type":"manual","subject":"a","to":"done","role":"csm","override":1,"timestamp":0}"#,
+        // Compact lines that end oddly, or whose strings do.
+        "{\"type\":\"track\",\"event\":\"Login\",\"groupId\":\"a\",\"timestamp\":\"2026-01-01T00:00:00.000Z\"}\r\n",
+        "{\"type\":\"track\",\"event\":\"Login\",\"groupId\":\"a\",\"timestamp\":\"2026-01-01T00:00:00.000Z\"} ",
+        r#"{"type":"track","event":"Login","groupId":"a\,"timestamp":"2026-01-01T00:00:00.000Z"}"#,
+        r#"{"type":"track","event":"Login","groupId":"a\}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","properties":{"product":"a\,"x":1},"timestamp":0}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","properties":{"product\:"a"},"timestamp":0}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","timestamp":"2026-01-01T00:00:00.000Z","timestamp":"2026-01-01T00:00:00.000Z"}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","timestamp":"2026-01-01T00:00:00.000Z"}}"#,
+        r#"{"type":"track","event":"Login","groupId":"a","timestamp":"2026-01-01T00:00:00.000Z"},"#,
+        r#"{"type":"track","event":"Login","groupId":null,"userId":"u","timestamp":"2026-01-01T00:00:00.000Z"}"#,
+        r#"{"type":"track","event":"Login","groupId":nul,"timestamp":"2026-01-01T00:00:00.000Z"}"#,
     ] {
         agree(line);
     }
@@ -656,6 +668,60 @@ fn generated_lines_agree() {
         .expect("fast path and serde_json agree");
     // The generator mostly writes lines the scanner should take.
     assert!(taken.get() > 1000, "fast path took {} of 3000", taken.get());
+}
+
+/// `line` without whitespace between tokens, as most SDKs write a call: the
+/// form the scanner reads on its compact path.
+fn compact(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in line.chars() {
+        if in_string {
+            (in_string, escaped) = (escaped || c != '"', !escaped && c == '\\');
+        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        } else {
+            in_string = c == '"';
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn compact_lines_agree() {
+    assert_eq!(
+        compact(" { \"a\" : \" b\\\" \\\\\" ,\r\n\"c\": [1 , 2] }"),
+        "{\"a\":\" b\\\" \\\\\",\"c\":[1,2]}"
+    );
+    let mut runner = TestRunner::new(config(3000));
+    let taken = std::cell::Cell::new(0u32);
+    runner
+        .run(&line().prop_map(|line| compact(&line)), |line| {
+            if compare(&line).map_err(TestCaseError::fail)? {
+                taken.set(taken.get() + 1);
+            }
+            Ok(())
+        })
+        .expect("fast path and serde_json agree");
+    assert!(taken.get() > 1000, "fast path took {} of 3000", taken.get());
+}
+
+#[test]
+fn edited_compact_lines_agree() {
+    let mut runner = TestRunner::new(config(3000));
+    runner
+        .run(
+            &(
+                line().prop_map(|line| compact(&line)),
+                prop::collection::vec(edit(), 1..4),
+            ),
+            |(line, edits)| {
+                compare(&apply(line, &edits)).map_err(TestCaseError::fail)?;
+                Ok(())
+            },
+        )
+        .expect("fast path and serde_json agree");
 }
 
 #[test]
