@@ -312,7 +312,10 @@ pub(crate) struct Object<'a> {
 impl<'a> Object<'a> {
     /// The first value of `key` (serde_json keeps every duplicate).
     fn get(&self, key: &str) -> Option<&'a str> {
-        self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        self.pairs
+            .iter()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, v)| *v)
     }
 }
 
