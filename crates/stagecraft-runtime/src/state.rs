@@ -713,14 +713,22 @@ impl Subject {
         }
     }
 
-    /// Makes room for `extra` more words, growing by half the segments'
-    /// words: most subjects keep a few entries (a boxed slice has no spare
-    /// header), and growing by less reallocates every few events.
+    /// Makes room for `extra` more words. Inlined: at most pushes there is
+    /// room, and checking takes two loads.
+    #[inline]
     fn reserve(&mut self, layout: &StateLayout, extra: usize) {
         let used = self.used(layout);
-        if used + extra <= self.words.len() {
-            return;
+        if used + extra > self.words.len() {
+            self.grow(layout, used, extra);
         }
+    }
+
+    /// Grows by half the segments' words: most subjects keep a few entries
+    /// (a boxed slice has no spare header), and growing by less reallocates
+    /// every few events.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, layout: &StateLayout, used: usize, extra: usize) {
         let len = used + extra + (used - layout.words) / 2 + 4;
         let mut words = std::mem::take(&mut self.words).into_vec();
         words.reserve_exact(len - words.len());
@@ -734,7 +742,10 @@ impl Subject {
         self.reserve(layout, width);
         let used = self.used(layout);
         let (_, end) = self.segment_range(layout, segment);
-        self.words.copy_within(end..used, end + width);
+        // The last segment's push, or the first ever, moves nothing.
+        if end < used {
+            self.words.copy_within(end..used, end + width);
+        }
         self.words[end..end + width].copy_from_slice(entry);
         self.shift_ends(layout, segment, width as i64);
     }
