@@ -180,20 +180,37 @@ fn compact_fields<'a>(
     }
 }
 
-/// The index of the first `"`, `\\` or control character in `bytes`. Eight
-/// bytes at a time: strings are most of a line.
+/// The index of the first `"`, `\\` or control character in `bytes`, read a
+/// word (eight bytes) at a time: strings are most of a line. Inlined: as a
+/// call it cost 40 instructions a W1 line.
+#[inline]
 fn string_end(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // The high bit of each byte below `n` (exact up to the first one, which
     // is all that is read).
     let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
-    let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let hits = below(word ^ (ONES * u64::from(b'"')), 1)
+    let hits = |word: &[u8; 8]| {
+        let word = u64::from_le_bytes(*word);
+        below(word ^ (ONES * u64::from(b'"')), 1)
             | below(word ^ (ONES * u64::from(b'\\')), 1)
-            | below(word, 0x20);
+            | below(word, 0x20)
+    };
+    let mut at = 0;
+    // Most strings end within sixteen bytes: both words are read, and where
+    // the string ends is picked without a branch (the loop below, leaving
+    // after one word or after two, mispredicted on most strings).
+    if let Some((first, second)) = bytes.first_chunk::<16>().map(|c| c.split_at(8)) {
+        let first = hits(first.try_into().ok()?).trailing_zeros() as usize / 8;
+        let second = hits(second.try_into().ok()?).trailing_zeros() as usize / 8;
+        let len = if first < 8 { first } else { 8 + second };
+        if len < 16 {
+            return Some(len);
+        }
+        at = 16;
+    }
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let hits = hits(chunk.try_into().ok()?);
         if hits != 0 {
             return Some(at + hits.trailing_zeros() as usize / 8);
         }
