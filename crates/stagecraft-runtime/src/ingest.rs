@@ -679,29 +679,6 @@ pub(crate) fn from_call(
     }
     let property = |key: &str| call.properties.as_ref().and_then(|p| p.get(key));
 
-    let per_key = || -> Result<Option<String>, Rejected> {
-        let Some(per) = &program.subject_per else {
-            return Ok(None);
-        };
-        let value = property(per).and_then(json_string).ok_or_else(|| {
-            dead(
-                "missing_subject",
-                format!("no `{per}` property to tell which lifecycle this belongs to"),
-            )
-        })?;
-        Ok(Some(value.into_owned()))
-    };
-    let subject_of = |account: Option<&str>| -> Result<SubjectRef, Rejected> {
-        match (account, user) {
-            (Some(a), _) => Ok(SubjectRef::Account(a.into())),
-            (None, Some(u)) => Ok(SubjectRef::User(u.into())),
-            (None, None) => Err(dead(
-                "missing_subject",
-                "no `groupId`, `context.groupId`, `userId` or `anonymousId`",
-            )),
-        }
-    };
-
     match call_type {
         CallType::Track | CallType::Page | CallType::Screen => {
             let name = match call_type {
@@ -716,8 +693,28 @@ pub(crate) fn from_call(
             let Some(event) = event.map(|i| i as u32) else {
                 return Err(Rejected::UnknownEvent(name.to_string()));
             };
-            let per = per_key()?;
-            let subject = subject_of(account)?;
+            let per = match &program.subject_per {
+                None => None,
+                Some(per) => {
+                    let value = property(per).and_then(json_string).ok_or_else(|| {
+                        dead(
+                            "missing_subject",
+                            format!("no `{per}` property to tell which lifecycle this belongs to"),
+                        )
+                    })?;
+                    Some(value.into_owned())
+                }
+            };
+            let subject = match (account, user) {
+                (Some(a), _) => SubjectRef::Account(a.into()),
+                (None, Some(u)) => SubjectRef::User(u.into()),
+                (None, None) => {
+                    return Err(dead(
+                        "missing_subject",
+                        "no `groupId`, `context.groupId`, `userId` or `anonymousId`",
+                    ))
+                }
+            };
             let def = &program.events[event as usize];
             let mut props: Props = SmallVec::new();
             if !def.props.is_empty() {
