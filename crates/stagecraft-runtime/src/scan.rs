@@ -88,23 +88,26 @@ fn compact_call<'a>(text: &'a str, call: &mut Call<'a>) -> Option<usize> {
         }
         seen |= bit;
         match field {
-            Field::Timestamp => call.timestamp = Some(Ok(usual_stamp(bytes, &mut pos, call)?)),
-            Field::OriginalTimestamp => {
-                call.original_timestamp = Some(Ok(usual_stamp(bytes, &mut pos, call)?))
+            Field::Timestamp => {
+                let ms = usual_stamp(bytes, &mut pos, &mut call.minute)?;
+                call.timestamp = Some(Ok(ms));
             }
-            Field::ReceivedAt => call.received_at = Some(Ok(usual_stamp(bytes, &mut pos, call)?)),
+            Field::OriginalTimestamp => {
+                let ms = usual_stamp(bytes, &mut pos, &mut call.minute)?;
+                call.original_timestamp = Some(Ok(ms));
+            }
+            Field::ReceivedAt => {
+                let ms = usual_stamp(bytes, &mut pos, &mut call.minute)?;
+                call.received_at = Some(Ok(ms));
+            }
             Field::Properties => pos = compact_fields(text, pos, &mut call.properties)?,
             Field::Traits => pos = compact_fields(text, pos, &mut call.traits)?,
             Field::Context | Field::Override => return None,
             _ => {
                 let value = if bytes.get(pos) == Some(&b'"') {
-                    let start = pos + 1;
-                    let len = string_end(bytes.get(start..)?)?;
-                    if bytes.get(start + len) != Some(&b'"') {
-                        return None;
-                    }
-                    pos = start + len + 1;
-                    Some(text.get(start..start + len)?)
+                    let (value, end) = plain_at(text, pos + 1)?;
+                    pos = end;
+                    Some(value)
                 } else if bytes.get(pos..pos + 4) == Some(b"null") {
                     pos += 4;
                     None
@@ -127,13 +130,27 @@ fn compact_call<'a>(text: &'a str, call: &mut Call<'a>) -> Option<usize> {
     }
 }
 
-/// A timestamp of the usual shape, `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, at `pos`.
+/// The text of a string without escapes whose opening quote ends at
+/// `start`, and the position after its closing quote.
+#[inline(always)]
+fn plain_at(text: &str, start: usize) -> Option<(&str, usize)> {
+    let bytes = text.as_bytes();
+    let len = string_end(bytes.get(start..)?)?;
+    if bytes.get(start + len) != Some(&b'"') {
+        return None;
+    }
+    Some((text.get(start..start + len)?, start + len + 1))
+}
+
+/// A timestamp of the usual shape, `"YYYY-MM-DDTHH:MM:SS.mmmZ"` (quotes
+/// included), at `pos`. What the fast parser takes has no escape, quote or
+/// control character, so this is the whole string and needs no scan.
 #[inline]
-fn usual_stamp(bytes: &[u8], pos: &mut usize, call: &mut Call) -> Option<i64> {
+fn usual_stamp(bytes: &[u8], pos: &mut usize, minute: &mut MinuteCache) -> Option<i64> {
     let [b'"', usual @ .., b'"'] = bytes.get(*pos..*pos + 26)? else {
         return None;
     };
-    let ms = time::fast_utc_cached(usual, &mut call.minute)?;
+    let ms = time::fast_utc_cached(usual, minute)?;
     *pos += 26;
     Some(ms)
 }
@@ -159,13 +176,8 @@ fn compact_fields<'a>(
         if bytes.get(pos) != Some(&b'"') {
             return None;
         }
-        let start = pos + 1;
-        let len = string_end(bytes.get(start..)?)?;
-        if bytes.get(start + len) != Some(&b'"') {
-            return None;
-        }
-        let key = text.get(start..start + len)?;
-        pos = start + len + 1;
+        let (key, end) = plain_at(text, pos + 1)?;
+        pos = end;
         if bytes.get(pos) != Some(&b':') {
             return None;
         }
@@ -405,14 +417,9 @@ impl<'a, const IN_CHUNK: bool> Scanner<'a, IN_CHUNK> {
     /// come before any escape.
     #[inline]
     fn plain_body(&mut self) -> Option<&'a str> {
-        let start = self.pos;
-        let rest = self.text.as_bytes().get(start..)?;
-        let len = string_end(rest)?;
-        if rest.get(len) != Some(&b'"') {
-            return None;
-        }
-        self.pos = start + len + 1;
-        self.text.get(start..start + len)
+        let (text, end) = plain_at(self.text, self.pos)?;
+        self.pos = end;
+        Some(text)
     }
 
     /// A string that is skipped or kept as JSON text: escapes are checked as
@@ -566,14 +573,8 @@ impl<'a, const IN_CHUNK: bool> Scanner<'a, IN_CHUNK> {
         }
         if self.peek()? == b'"' {
             let start = self.pos;
-            // The usual `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, quotes included: what
-            // the fast parser takes has no escape, quote or control
-            // character, so this is the whole string and needs no scan.
-            if let Some([b'"', usual @ .., b'"']) = self.text.as_bytes().get(start..start + 26) {
-                if let Some(ms) = time::fast_utc_cached(usual, minute) {
-                    self.pos = start + 26;
-                    return Some(Some(Ok(ms)));
-                }
+            if let Some(ms) = usual_stamp(self.text.as_bytes(), &mut self.pos, minute) {
+                return Some(Some(Ok(ms)));
             }
             let text = self.plain_str()?;
             // Without escapes, the JSON text is the value in quotes, as
