@@ -682,7 +682,10 @@ impl Core {
             start = end + 1;
             match utf8 {
                 Ok(line) => {
-                    if let Some(parsed) = self.parse(c, line) {
+                    // A line the scanner gave up on in the chunk, it gives
+                    // up on alone too (tests/scan.rs): straight to serde.
+                    let scanned = valid.is_some();
+                    if let Some(parsed) = self.parse(c, line, scanned) {
                         self.queue(c, &mut ahead, number, line, parsed, sink);
                     }
                 }
@@ -775,7 +778,7 @@ impl Core {
     /// chunks and restores.
     fn push_line(&mut self, c: &Compiled, line: &str, sink: &mut dyn Sink) {
         let number = self.next_line();
-        match self.parse(c, line) {
+        match self.parse(c, line, false) {
             // By reference: the input stays where parsing wrote it.
             Some(Ok(ref input)) => self.accept(c, input, Hints::default(), number, line, sink),
             Some(Err(rejected)) => self.reject(number, line, rejected, sink),
@@ -791,12 +794,24 @@ impl Core {
     }
 
     /// Parses a line; `None` for a blank one, counted as such.
-    fn parse(&mut self, c: &Compiled, line: &str) -> Option<Result<Input, Rejected>> {
+    /// Parses a line, or counts it blank. `scanned`: the scanner already
+    /// gave up on it, so only serde_json is left to read it.
+    fn parse(
+        &mut self,
+        c: &Compiled,
+        line: &str,
+        scanned: bool,
+    ) -> Option<Result<Input, Rejected>> {
         if line.trim().is_empty() {
             self.summary.blank_lines += 1;
             return None;
         }
-        Some(ingest::parse_line(line, &c.program, &mut self.symbols))
+        let (program, symbols) = (&c.program, &mut self.symbols);
+        Some(if scanned {
+            ingest::parse_line_serde(line, program, symbols)
+        } else {
+            ingest::parse_line(line, program, symbols)
+        })
     }
 
     fn reject(&mut self, number: u64, line: &str, rejected: Rejected, sink: &mut dyn Sink) {

@@ -591,7 +591,8 @@ pub fn parse_line_fast(
     Some(from_call(&call, program, symbols))
 }
 
-/// The serde_json path alone, which also says why a line is malformed.
+/// The serde_json path alone, which also says why a line is malformed:
+/// what the engine reads a line with once the scanner has given up on it.
 /// Public for the differential tests and the bench.
 #[doc(hidden)]
 pub fn parse_line_serde(

@@ -88,6 +88,8 @@ fn compact_call<'a>(text: &'a str, call: &mut Call<'a>) -> Option<usize> {
         }
         seen |= bit;
         match field {
+            // One arm per timestamp field: one shared arm that looked up the
+            // field's place in `call` cost 38 more instructions a W1 line.
             Field::Timestamp => {
                 let ms = usual_stamp(bytes, &mut pos, &mut call.minute)?;
                 call.timestamp = Some(Ok(ms));
